@@ -296,3 +296,22 @@ extension Graph {
         try self.init(table: table, output: out, simplify: simplify)
     }
 }
+
+extension Graph {
+    /// The same graph over another element type: leaf values are converted
+    /// (rounding to nearest), ops and node ids are unchanged.
+    ///
+    /// - Throws: ``GraphError/typeMismatch(node:message:)`` when a custom op
+    ///   does not support the new element type.
+    public func converted<Other: TensorElement>(to _: Other.Type) throws(GraphError) -> Graph<Other> {
+        var other = NodeTable<Other>()
+        other.names = table.names
+        other.ops = table.ops
+        other.parentStart = table.parentStart
+        other.parentList = table.parentList
+        other.values = table.values.map { $0?.converted(to: Other.self) }
+        other.declaredShapes = table.declaredShapes
+        // Already simplified (or deliberately not): convert as is.
+        return try Graph<Other>(table: other, output: output, simplify: false)
+    }
+}
