@@ -222,7 +222,10 @@ extension Graph {
             walk.append(start)
             start = t.parents(start).first { pending[$0] > 0 }!
         }
-        let cycle = Array(walk[seenAt[start]!...].reversed())
+        // The walk went child → parent; report data flow, from the lowest id.
+        var cycle = Array(walk[seenAt[start]!...].reversed())
+        let first = cycle.indices.min { cycle[$0] < cycle[$1] }!
+        cycle = Array(cycle[first...] + cycle[..<first])
         throw .cycle(path: (cycle + [cycle[0]]).map(t.displayName))
     }
 

@@ -15,8 +15,9 @@
 /// the graphs it builds are immutable and `Sendable`.
 public final class GraphBuilder<Element: TensorElement> {
     var table = NodeTable<Element>()
-    /// The first problem met while recording (reported by `build`).
-    private var recordingError: GraphError?
+    /// The first problem met while recording (reported by `build`, under
+    /// the node's name at that time).
+    private var recordingError: (node: NodeID, message: String)?
 
     /// Creates an empty builder.
     public init() {}
@@ -57,9 +58,7 @@ public final class GraphBuilder<Element: TensorElement> {
             } else {
                 parents.append(-1)
                 if recordingError == nil {
-                    recordingError = .danglingReference(
-                        node: name ?? "\(op.name)#\(id)",
-                        message: "input \(k) is a node of another GraphBuilder")
+                    recordingError = (id, "input \(k) is a node of another GraphBuilder")
                 }
             }
         }
@@ -82,7 +81,9 @@ public final class GraphBuilder<Element: TensorElement> {
     /// - Throws: ``GraphError`` naming the node at fault.
     /// - Complexity: O(nodes + edges) plus the ops' shape rules; iterative.
     public func build(output: Node<Element>, simplify: Bool = true) throws(GraphError) -> Graph<Element> {
-        if let recordingError { throw recordingError }
+        if let (node, message) = recordingError {
+            throw .danglingReference(node: table.displayName(node), message: message)
+        }
         guard output.builder === self else {
             throw .danglingReference(node: "output", message: "the output is a node of another GraphBuilder")
         }
