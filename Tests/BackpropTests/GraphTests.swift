@@ -68,6 +68,34 @@ import Testing
     }
 }
 
+@Suite struct GradientCheckTests {
+    @Test func fedLabelsAreNotPerturbed() throws {
+        var rng = LCG(seed: 4)
+        let b = GraphBuilder<Double>()
+        let z = b.input("z", .random([3, 4], &rng))
+        let labels = b.input("labels", Tensor([3.0, 0, 2]))
+        let g = try b.build(output: crossEntropy(logits: z, labels: labels).mean())
+        let report = try checkGradients(g)
+        #expect(report.entries.map(\.input) == ["z"])
+        #expect(report.passes(tolerance: 1e-8), "\(report)")
+        let r = try ReferenceExecutor().gradients(g)
+        #expect(r.gradients["labels"] == .zeros([3]))
+    }
+
+    @Test func aWrongGradientFailsTheCheck() throws {
+        // A custom op whose VJP is off by a factor 2 must be caught.
+        let wrong = ClosureOp<Double>(name: "wrong", forward: { $0[0].map { $0 * $0 } }, vjp: { x, _, g in
+            [g.zipMap(x[0]) { $0 * $1 }]
+        })
+        let b = GraphBuilder<Double>()
+        let g = try b.build(output: wrong(b.input("x", Tensor([0.25, -2]))).sum())
+        let report = try checkGradients(g)
+        #expect(!report.passes(tolerance: 1e-3))
+        #expect(Swift.abs(report.entries[0].maxAbsoluteError - 2) < 1e-6)
+        #expect(report.entries[0].worstElement == 1)
+    }
+}
+
 @Suite struct SimplifierTests {
     @Test func eachRuleFiresAndPreservesValues() throws {
         var rng = LCG(seed: 21)

@@ -56,7 +56,7 @@ import Testing
         let r = try executor.gradients(simplified)
         #expect(r.output.scalar == 148186)
         #expect(r[x]?.scalar == 10584)
-        // Without the rewrite the chain rule meets inf/inf: the reason it exists.
+        // Without the rewrite the chain rule meets 0·inf: the reason it exists.
         let plain = try executor.gradients(b.build(output: f, simplify: false))
         #expect(plain.output.scalar == .infinity)
         #expect(plain[x]!.scalar!.isNaN)

@@ -13,7 +13,7 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
         public let worstElement: Int
     }
 
-    /// One entry per input and parameter, in id order.
+    /// One entry per checked input and parameter, in id order.
     public let entries: [Entry]
 
     /// The largest relative error over all inputs (0 when there are none,
@@ -39,7 +39,9 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
 /// derivative is `(ω(x + h·e_k) − ω(x − h·e_k)) / 2h` with
 /// `h = epsilon · max(1, |x_k|)`, evaluated on a `Double` copy of the graph
 /// (so a `Float` graph is checked against a more precise reference). The
-/// analytic gradient comes from the graph's own element type.
+/// analytic gradient comes from the graph's own element type. Inputs used
+/// only as `cross_entropy` labels are skipped: they hold class indices, are
+/// not differentiable, and a shifted label is no label at all.
 ///
 /// ```swift
 /// let report = try checkGradients(graph)
@@ -67,7 +69,7 @@ public func checkGradients<T>(
         feeds[graph.name(of: i)] = value.converted(to: Double.self)
     }
     var entries: [GradientCheckReport.Entry] = []
-    for i in graph.inputs {
+    for i in graph.inputs where !graph.isUsedOnlyAsLabels(i) {
         let name = graph.name(of: i)
         let base = feeds[name]!
         let gradient = analytic.gradients[name]!
@@ -91,4 +93,14 @@ public func checkGradients<T>(
         entries.append(.init(input: name, maxAbsoluteError: worst.abs, maxRelativeError: worst.rel, worstElement: worst.index))
     }
     return GradientCheckReport(entries: entries)
+}
+
+extension Graph {
+    /// Whether every use of the node is as the labels of a `cross_entropy`.
+    func isUsedOnlyAsLabels(_ node: NodeID) -> Bool {
+        let uses = children(of: node)
+        return !uses.isEmpty && uses.allSatisfy {
+            if case .crossEntropy = op(of: $0) { parents(of: $0).first != node } else { false }
+        }
+    }
 }

@@ -11,7 +11,7 @@
 /// ```swift
 /// let result = try ReferenceExecutor().gradients(graph)
 /// result.output            // 12.0
-/// result.gradients["x"]    // 16.0
+/// result[x]!               // 16.0 (also result.gradients["x"])
 /// ```
 public struct ReferenceExecutor: Sendable {
     /// Creates a reference executor.

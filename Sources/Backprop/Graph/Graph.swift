@@ -39,7 +39,7 @@ public struct Graph<Element: TensorElement>: Sendable {
     /// The input and parameter nodes (those whose gradient is reported), in id order.
     public let inputs: [NodeID]
     /// The rewrites the simplifier applied, in the order applied.
-    public let rewrites: [Rewrite]
+    public internal(set) var rewrites: [Rewrite]
     let nameIndex: [String: NodeID]
 
     /// The number of nodes.
@@ -154,6 +154,9 @@ extension Graph {
                 throw error.at(node: t.displayName(i), op: op.name)
             }
             guard op.isLeaf else { continue }
+            if case .constant = op, t.values[i] == nil {
+                throw .invalidAttribute(node: t.displayName(i), message: "a constant needs a value")
+            }
             guard let shape = t.values[i]?.shape ?? t.declaredShapes[i] else {
                 throw .invalidAttribute(node: t.displayName(i), message: "a \(op.name) needs a value or a shape")
             }
@@ -315,6 +318,8 @@ extension Graph {
         other.values = table.values.map { $0?.converted(to: Other.self) }
         other.declaredShapes = table.declaredShapes
         // Already simplified (or deliberately not): convert as is.
-        return try Graph<Other>(table: other, output: output, simplify: false)
+        var graph = try Graph<Other>(table: other, output: output, simplify: false)
+        graph.rewrites = rewrites
+        return graph
     }
 }

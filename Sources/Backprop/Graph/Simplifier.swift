@@ -1,7 +1,7 @@
 // Note [Simplification]
 // Some compositions overflow or lose all precision although their value is
 // tame: log(exp(2x³ + 10)) at x = 42 needs exp(148186), which is +inf in
-// Double, so the plain chain rule gives inf/inf = NaN, while the function is
+// Double, so the plain chain rule gives (1/inf)·inf = 0·inf = NaN, while the function is
 // just 2x³ + 10 with derivative 6x² = 10584. The simplifier rewrites such
 // compositions into equal, stable forms once, when the graph is built.
 // Every rule is an identity on the reals wherever the original is defined,
@@ -9,7 +9,8 @@
 // and cancellation. Rewrites keep node ids: the rewritten node changes its
 // op and parents in place (new helper nodes are appended), so handles held
 // by the caller still name the same values. Nodes bypassed by a rewrite stay
-// in the graph but leave the output's cone, so no pass evaluates them.
+// in the graph; unless another node in the output's cone still uses them,
+// they leave the cone and no pass evaluates them.
 
 /// A rewrite the simplifier applied to a node.
 public struct Rewrite: Sendable, Equatable, CustomStringConvertible {

@@ -16,13 +16,13 @@ public enum UnaryFunction: Sendable, Hashable {
     case log
     /// √x. VJP: g / (2y).
     case sqrt
-    /// x^p for a constant p. VJP: g·p·x^(p−1).
+    /// x^p for a constant p. VJP: g·p·x^(p−1), and exactly 0 for p = 0.
     case pow(Double)
     /// tanh x. VJP: g·(1 − y²).
     case tanh
     /// σ(x) = 1 / (1 + e^−x), evaluated without overflow. VJP: g·y·(1 − y).
     case sigmoid
-    /// max(x, 0). VJP: g where x > 0, else 0.
+    /// max(x, 0), NaN for NaN. VJP: g where x > 0, else 0.
     case relu
     /// sin x. VJP: g·cos x.
     case sin
@@ -58,7 +58,7 @@ public enum UnaryFunction: Sendable, Hashable {
         case .pow(let p): return power(x, p)
         case .tanh: return T.tanh(x)
         case .sigmoid: return logistic(x)
-        case .relu: return x > 0 ? x : 0
+        case .relu: return x > 0 || x.isNaN ? x : 0
         case .sin: return T.sin(x)
         case .cos: return T.cos(x)
         case .abs: return Swift.abs(x)
@@ -96,17 +96,15 @@ public enum UnaryFunction: Sendable, Hashable {
     }
 }
 
-/// x^p with exact small integer powers (so that x² of a negative x is
-/// exact and finite, as in the lecture's exercises).
+/// x^p, skipping the library call for the powers that one correctly
+/// rounded operation gives exactly as `pow` would (0, 1, 2 and -1).
 @inlinable
 func power<T: TensorElement>(_ x: T, _ p: Double) -> T {
     switch p {
     case 0: return 1
     case 1: return x
     case 2: return x * x
-    case 3: return x * x * x
     case -1: return 1 / x
-    case 0.5: return x.squareRoot()
     default: return T.pow(x, T(p))
     }
 }
