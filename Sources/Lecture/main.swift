@@ -12,7 +12,9 @@ do {
     let y = b.input("y", 2.0)
     let f = (x + y) * x * y.pow(2)
     let result = try executor.gradients(b.build(output: f))
-    print("f(x, y) = (x + y)·x·y² at (1, 2): f = \(result.output), ∂f/∂x = \(result[x]!), ∂f/∂y = \(result[y]!)")
+    print(
+        "f(x, y) = (x + y)·x·y² at (1, 2): f = \(result.output), ∂f/∂x = \(result[x]!), ∂f/∂y = \(result[y]!)"
+    )
 }
 
 // 2. The gradient at x = 42 of seven functions.
@@ -31,7 +33,9 @@ for (text, f) in exercises {
     let x = b.input("x", 42.0)
     let graph = try b.build(output: f(b, x))
     let result = try executor.gradients(graph)
-    let note = graph.rewrites.isEmpty ? "" : "   (rewritten: \(graph.rewrites.map(\.rule.rawValue).joined(separator: ", ")))"
+    let note =
+        graph.rewrites.isEmpty
+        ? "" : "   (rewritten: \(graph.rewrites.map(\.rule.rawValue).joined(separator: ", ")))"
     print("  \(text.padding(toLength: 20, withPad: " ", startingAt: 0)) \(result[x]!)\(note)")
 }
 

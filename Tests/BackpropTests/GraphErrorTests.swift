@@ -32,7 +32,9 @@ func caseName(_ e: GraphError) -> String {
         }
     }
 
-    func def(_ name: String, _ op: Op, _ inputs: [String] = [], _ value: Tensor<Double>? = nil) -> NodeDefinition<Double> {
+    func def(_ name: String, _ op: Op, _ inputs: [String] = [], _ value: Tensor<Double>? = nil)
+        -> NodeDefinition<Double>
+    {
         NodeDefinition(name: name, op: op, inputs: inputs, value: value)
     }
 
@@ -69,15 +71,19 @@ func caseName(_ e: GraphError) -> String {
         }
         // wrongInputCount: matmul with one input, through a definition.
         expectError("m", "takes 2 inputs, got 1") {
-            _ = try Graph(definitions: [def("x", .input, [], 1), def("m", .matmul, ["x"])], output: "m")
+            _ = try Graph(
+                definitions: [def("x", .input, [], 1), def("m", .matmul, ["x"])], output: "m")
         }
         // unknownName: a reference to a node that does not exist.
         expectError("y", "'nope'") {
-            _ = try Graph(definitions: [def("x", .input, [], 1), def("y", .unary(.exp), ["nope"])], output: "y")
+            _ = try Graph(
+                definitions: [def("x", .input, [], 1), def("y", .unary(.exp), ["nope"])],
+                output: "y")
         }
         // duplicateName.
         expectError("x", "duplicate") {
-            _ = try Graph(definitions: [def("x", .input, [], 1), def("x", .input, [], 2)], output: "x")
+            _ = try Graph(
+                definitions: [def("x", .input, [], 1), def("x", .input, [], 2)], output: "x")
         }
         // danglingReference: a handle of another builder.
         expectError("mix", "another GraphBuilder") {
@@ -87,15 +93,17 @@ func caseName(_ e: GraphError) -> String {
         }
         // cycle: a → b → c → a, reported as a path.
         expectError("a", "'a' -> 'c' -> 'b' -> 'a'") {
-            _ = try Graph(definitions: [
-                def("x", .input, [], 1), def("a", .binary(.add), ["x", "b"]),
-                def("c", .unary(.exp), ["a"]), def("b", .unary(.sin), ["c"]),
-            ], output: "b")
+            _ = try Graph(
+                definitions: [
+                    def("x", .input, [], 1), def("a", .binary(.add), ["x", "b"]),
+                    def("c", .unary(.exp), ["a"]), def("b", .unary(.sin), ["c"]),
+                ], output: "b")
         }
         // nonScalarOutput: gradient of a vector output.
         expectError("v", "needs a scalar output") {
             let b = GraphBuilder<Double>()
-            _ = try ReferenceExecutor().gradients(b.build(output: exp(b.input("x", .zeros([3]))).named("v")))
+            _ = try ReferenceExecutor().gradients(
+                b.build(output: exp(b.input("x", .zeros([3]))).named("v")))
         }
         // missingValue: an input without a default, not fed.
         expectError("x", "has no value") {
@@ -110,7 +118,8 @@ func caseName(_ e: GraphError) -> String {
         }
         let all: Set<String> = [
             "shapeMismatch", "typeMismatch", "invalidAttribute", "wrongInputCount", "unknownName",
-            "duplicateName", "danglingReference", "cycle", "nonScalarOutput", "missingValue", "notAnInput",
+            "duplicateName", "danglingReference", "cycle", "nonScalarOutput", "missingValue",
+            "notAnInput",
         ]
         #expect(seen == all)
     }
@@ -127,7 +136,10 @@ func caseName(_ e: GraphError) -> String {
         let x = b.input("x", .zeros([2]))
         let y = b.input("y", .zeros([3]))
         let e = error { _ = try b.build(output: (x * y).sum()) }
-        #expect(e == .shapeMismatch(node: "mul#2", message: "shapes [2] and [3] cannot be broadcast together"))
+        #expect(
+            e
+                == .shapeMismatch(
+                    node: "mul#2", message: "shapes [2] and [3] cannot be broadcast together"))
     }
 
     @Test func invalidShapesAndAttributes() throws {
@@ -149,14 +161,36 @@ func caseName(_ e: GraphError) -> String {
         }
         let mismatches: [(String, (GraphBuilder<Double>) -> Node<Double>)] = [
             ("cannot reshape", { $0.input("x", .zeros([4])).reshaped([3]) }),
-            ("cannot broadcast [3] to [2, 4]", { $0.input("x", .zeros([3])).broadcast(to: [2, 4]) }),
-            ("inner extents differ", { $0.input("a", .zeros([2, 3])).matmul($0.input("b", .zeros([2, 3]))) }),
-            ("rank-2 or rank-3", { $0.input("a", .zeros([3])).matmul($0.input("b", .zeros([3, 1]))) }),
-            ("batch extents differ", { $0.input("a", .zeros([2, 1, 3])).matmul($0.input("b", .zeros([3, 3, 1]))) }),
-            ("cannot concatenate", { concat([$0.input("a", .zeros([2, 3])), $0.input("b", .zeros([3, 2]))], axis: 0) }),
-            ("labels must have shape [4]", {
-                crossEntropy(logits: $0.input("z", .zeros([4, 3])), labels: $0.constant(.zeros([3])))
-            }),
+            (
+                "cannot broadcast [3] to [2, 4]",
+                { $0.input("x", .zeros([3])).broadcast(to: [2, 4]) }
+            ),
+            (
+                "inner extents differ",
+                { $0.input("a", .zeros([2, 3])).matmul($0.input("b", .zeros([2, 3]))) }
+            ),
+            (
+                "rank-2 or rank-3",
+                { $0.input("a", .zeros([3])).matmul($0.input("b", .zeros([3, 1]))) }
+            ),
+            (
+                "batch extents differ",
+                { $0.input("a", .zeros([2, 1, 3])).matmul($0.input("b", .zeros([3, 3, 1]))) }
+            ),
+            (
+                "cannot concatenate",
+                {
+                    concat(
+                        [$0.input("a", .zeros([2, 3])), $0.input("b", .zeros([3, 2]))], axis: 0)
+                }
+            ),
+            (
+                "labels must have shape [4]",
+                {
+                    crossEntropy(
+                        logits: $0.input("z", .zeros([4, 3])), labels: $0.constant(.zeros([3])))
+                }
+            ),
         ]
         for (fragment, make) in mismatches {
             let b = GraphBuilder<Double>()
@@ -173,10 +207,14 @@ func caseName(_ e: GraphError) -> String {
         #expect(throws: GraphError.unknownName("z", referencedBy: "inputs")) {
             try ReferenceExecutor().forward(g, inputs: ["z": 1.0])
         }
-        #expect(throws: GraphError.shapeMismatch(node: "x", message: "fed a value of shape [3], the input has shape [2]")) {
+        #expect(
+            throws: GraphError.shapeMismatch(
+                node: "x", message: "fed a value of shape [3], the input has shape [2]")
+        ) {
             try ReferenceExecutor().forward(g, inputs: ["x": Tensor([1.0, 2, 3])])
         }
-        #expect(try ReferenceExecutor().forward(g, inputs: ["x": Tensor([1.0, 2])]).output.scalar == 3)
+        #expect(
+            try ReferenceExecutor().forward(g, inputs: ["x": Tensor([1.0, 2])]).output.scalar == 3)
     }
 }
 
@@ -198,14 +236,20 @@ func caseName(_ e: GraphError) -> String {
 
     @Test func customOpContractViolationsAreErrors() throws {
         struct Failure: Error {}
-        let wrongShape = ClosureOp<Double>(name: "wrong_shape", forward: { _ in Tensor(1.0) }, vjp: { _, _, g in [g] })
-        let throwing = ClosureOp<Double>(name: "throws", forward: { _ in throw Failure() }, vjp: { _, _, g in [g] })
-        let wrongCount = ClosureOp<Double>(name: "wrong_count", forward: { $0[0] }, vjp: { _, _, g in [g, g] })
-        let wrongGradShape = ClosureOp<Double>(name: "wrong_grad", forward: { $0[0] }, vjp: { _, _, _ in [Tensor(1.0)] })
+        let wrongShape = ClosureOp<Double>(
+            name: "wrong_shape", forward: { _ in Tensor(1.0) }, vjp: { _, _, g in [g] })
+        let throwing = ClosureOp<Double>(
+            name: "throws", forward: { _ in throw Failure() }, vjp: { _, _, g in [g] })
+        let wrongCount = ClosureOp<Double>(
+            name: "wrong_count", forward: { $0[0] }, vjp: { _, _, g in [g, g] })
+        let wrongGradShape = ClosureOp<Double>(
+            name: "wrong_grad", forward: { $0[0] }, vjp: { _, _, _ in [Tensor(1.0)] })
         for op in [wrongShape, throwing, wrongCount, wrongGradShape] {
             let b = GraphBuilder<Double>()
             let g = try b.build(output: op(b.input("x", .zeros([3]))).named("c").sum())
-            #expect(throws: ExecutionError.self, "\(op.name)") { try ReferenceExecutor().gradients(g) }
+            #expect(throws: ExecutionError.self, "\(op.name)") {
+                try ReferenceExecutor().gradients(g)
+            }
         }
     }
 }

@@ -31,11 +31,12 @@ import Testing
     }
 
     @Test func definitionsMayReferenceLaterNodes() throws {
-        let g = try Graph<Double>(definitions: [
-            NodeDefinition(name: "out", op: .binary(.mul), inputs: ["s", "x"]),
-            NodeDefinition(name: "s", op: .binary(.add), inputs: ["x", "x"]),
-            NodeDefinition(name: "x", op: .input, value: 3.0),
-        ], output: "out")
+        let g = try Graph<Double>(
+            definitions: [
+                NodeDefinition(name: "out", op: .binary(.mul), inputs: ["s", "x"]),
+                NodeDefinition(name: "s", op: .binary(.add), inputs: ["x", "x"]),
+                NodeDefinition(name: "x", op: .input, value: 3.0),
+            ], output: "out")
         #expect(g.forwardOrder == [2, 1, 0])
         let r = try ReferenceExecutor().gradients(g)
         #expect(r.output.scalar == 18)
@@ -84,9 +85,11 @@ import Testing
 
     @Test func aWrongGradientFailsTheCheck() throws {
         // A custom op whose VJP is off by a factor 2 must be caught.
-        let wrong = ClosureOp<Double>(name: "wrong", forward: { $0[0].map { $0 * $0 } }, vjp: { x, _, g in
-            [g.zipMap(x[0]) { $0 * $1 }]
-        })
+        let wrong = ClosureOp<Double>(
+            name: "wrong", forward: { $0[0].map { $0 * $0 } },
+            vjp: { x, _, g in
+                [g.zipMap(x[0]) { $0 * $1 }]
+            })
         let b = GraphBuilder<Double>()
         let g = try b.build(output: wrong(b.input("x", Tensor([0.25, -2]))).sum())
         let report = try checkGradients(g)
@@ -115,9 +118,14 @@ import Testing
             let plain = try b.build(output: f, simplify: false)
             #expect(simplified.rewrites.map(\.rule) == [rule])
             #expect(plain.rewrites.isEmpty)
-            let a = try ReferenceExecutor().gradients(simplified), p = try ReferenceExecutor().gradients(plain)
-            #expect(a.output.isApproximatelyEqual(to: p.output, relativeTolerance: 1e-12, absoluteTolerance: 1e-12))
-            #expect(a[x]!.isApproximatelyEqual(to: p[x]!, relativeTolerance: 1e-12, absoluteTolerance: 1e-12), "\(rule)")
+            let a = try ReferenceExecutor().gradients(simplified),
+                p = try ReferenceExecutor().gradients(plain)
+            #expect(
+                a.output.isApproximatelyEqual(
+                    to: p.output, relativeTolerance: 1e-12, absoluteTolerance: 1e-12))
+            #expect(
+                a[x]!.isApproximatelyEqual(
+                    to: p[x]!, relativeTolerance: 1e-12, absoluteTolerance: 1e-12), "\(rule)")
             #expect(try checkGradients(simplified).passes(tolerance: 1e-7))
         }
     }
@@ -165,7 +173,9 @@ import Testing
         #expect(r[a] == Tensor([1.2, 10.0 / 13]))
         #expect(try checkGradients(g).passes(tolerance: 1e-8))
         // The declared arity is enforced at build time.
-        #expect(throws: GraphError.wrongInputCount(node: "hypot#1", op: "hypot", expected: "2", got: 1)) {
+        #expect(
+            throws: GraphError.wrongInputCount(node: "hypot#1", op: "hypot", expected: "2", got: 1)
+        ) {
             let d = GraphBuilder<Double>()
             _ = try d.build(output: hypot(d.input("a", 1.0)))
         }
@@ -198,7 +208,9 @@ import Testing
             try Tensor<Double>(shape: [2, 2], scalars: [1, 2, 3])
         }
         #expect(throws: TensorError.ragged) { try Tensor<Double>(rows: [[1, 2], [3]]) }
-        #expect(throws: TensorError.self) { try Tensor<Double>(shape: [1, 1, 1, 1, 1], scalars: [1]) }
+        #expect(throws: TensorError.self) {
+            try Tensor<Double>(shape: [1, 1, 1, 1, 1], scalars: [1])
+        }
         let t = try Tensor<Double>(rows: [[1, 2], [3, 4]])
         #expect(t[1, 0] == 3)
         #expect(t.description == "[[1.0, 2.0], [3.0, 4.0]]")

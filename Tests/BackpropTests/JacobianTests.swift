@@ -23,7 +23,10 @@ import Testing
             2 * v[0], 0, Foundation.cos(v[2]),
             0, 1 / v[2], -v[1] / (v[2] * v[2]),
         ]
-        #expect(j.isApproximatelyEqual(to: try Tensor(shape: [3, 3], scalars: analytic), relativeTolerance: 0, absoluteTolerance: 1e-15))
+        #expect(
+            j.isApproximatelyEqual(
+                to: try Tensor(shape: [3, 3], scalars: analytic), relativeTolerance: 0,
+                absoluteTolerance: 1e-15))
 
         // Column k by central differences.
         let h = 1e-6
@@ -73,7 +76,8 @@ import Testing
             for k in 0..<3 {
                 #expect(Swift.abs(jac["v"]![i, k] - d * av[i, k]) < 1e-15)
                 for r in 0..<2 {
-                    #expect(Swift.abs(jac["A"]![i, r * 3 + k] - (r == i ? d * vv[k, 0] : 0)) < 1e-15)
+                    #expect(
+                        Swift.abs(jac["A"]![i, r * 3 + k] - (r == i ? d * vv[k, 0] : 0)) < 1e-15)
                 }
             }
         }

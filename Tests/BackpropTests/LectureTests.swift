@@ -102,7 +102,11 @@ import Testing
         }
         permute([], Array(0..<6))
         #expect(orders.count == 2)
-        #expect(Set(orders) == [[x1.id, x2.id, x3.id, x4.id, x5.id, x6.id], [x1.id, x3.id, x2.id, x4.id, x5.id, x6.id]])
+        #expect(
+            Set(orders) == [
+                [x1.id, x2.id, x3.id, x4.id, x5.id, x6.id],
+                [x1.id, x3.id, x2.id, x4.id, x5.id, x6.id],
+            ])
 
         let v = 0.7
         let expected = Foundation.tanh(v * v * Foundation.sin(v) + v)
@@ -116,7 +120,8 @@ import Testing
         #expect(results[0].output.isBitwiseEqual(to: results[1].output))
         #expect(results[0][x1]!.isBitwiseEqual(to: results[1][x1]!))
         // Forward values agree node by node too.
-        let f0 = try executor.forward(g, order: orders[0]), f1 = try executor.forward(g, order: orders[1])
+        let f0 = try executor.forward(g, order: orders[0]),
+            f1 = try executor.forward(g, order: orders[1])
         for id in 0..<6 { #expect(f0[id]!.isBitwiseEqual(to: f1[id]!)) }
         // An order that is not topological is refused.
         #expect(throws: ExecutionError.self) {

@@ -56,7 +56,9 @@ import Testing
             let r = try ReferenceExecutor().gradients(graph)
             let got = r[w]!.scalars
             for (a, e) in zip(got, expected) {
-                #expect(Swift.abs(a - e) <= 1e-12 * Swift.max(1, Swift.abs(e)), "lectureForm \(lectureForm): \(a) vs \(e)")
+                #expect(
+                    Swift.abs(a - e) <= 1e-12 * Swift.max(1, Swift.abs(e)),
+                    "lectureForm \(lectureForm): \(a) vs \(e)")
             }
         }
     }
@@ -80,7 +82,8 @@ import Testing
         let b = GraphBuilder<Double>()
         let z = b.input("z", try Tensor(shape: [2], scalars: [800, -800]))
         let y = b.constant(try Tensor(shape: [2], scalars: [0, 1]))
-        let r = try ReferenceExecutor().gradients(b.build(output: sigmoidCrossEntropy(logits: z, targets: y).sum()))
+        let r = try ReferenceExecutor().gradients(
+            b.build(output: sigmoidCrossEntropy(logits: z, targets: y).sum()))
         #expect(r.output.scalar == 1600)
         #expect(r[z]!.scalars == [1, -1])
 

@@ -10,7 +10,9 @@ struct Softsign: CustomOperation {
     func forward<T: TensorElement>(_ inputs: [Tensor<T>]) throws -> Tensor<T> {
         inputs[0].map { $0 / (1 + Swift.abs($0)) }
     }
-    func vjp<T: TensorElement>(inputs: [Tensor<T>], output: Tensor<T>, cotangent: Tensor<T>) throws -> [Tensor<T>?] {
+    func vjp<T: TensorElement>(inputs: [Tensor<T>], output: Tensor<T>, cotangent: Tensor<T>) throws
+        -> [Tensor<T>?]
+    {
         [cotangent.zipMap(inputs[0]) { g, x in g / ((1 + Swift.abs(x)) * (1 + Swift.abs(x))) }]
     }
 }
@@ -35,8 +37,11 @@ struct OpCase: CustomStringConvertible {
 /// so a new `OpKind` without cases here does not compile.
 func catalogCases(_ kind: OpKind) -> [OpCase] {
     let unaryShapes: [[Shape]] = [[[]], [[3, 4]], [[2, 1, 2, 3]]]
-    let binaryShapes: [[Shape]] = [[[2, 3], [2, 3]], [[2, 3], [3]], [[4, 1, 3], [2, 1]], [[], [2, 2]]]
-    func unary(_ f: UnaryFunction, domain: (Double, Double) = (-2, 2), gap: Double = 0) -> [OpCase] {
+    let binaryShapes: [[Shape]] = [
+        [[2, 3], [2, 3]], [[2, 3], [3]], [[4, 1, 3], [2, 1]], [[], [2, 2]],
+    ]
+    func unary(_ f: UnaryFunction, domain: (Double, Double) = (-2, 2), gap: Double = 0) -> [OpCase]
+    {
         unaryShapes.map { OpCase(op: .unary(f), shapes: $0, domain: domain, gap: gap) }
     }
     func binary(_ f: BinaryFunction, gap: Double = 0) -> [OpCase] {
@@ -69,46 +74,75 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
     case .cos: return unary(.cos, domain: (-4, 4))
     case .abs: return unary(.abs, gap: 0.05)
     case .matmul:
-        return [[[3, 4], [4, 2]], [[2, 3, 4], [2, 4, 5]], [[2, 3, 4], [4, 5]], [[3, 4], [2, 4, 5]],
-                [[1, 3, 4], [2, 4, 2]], [[1, 1], [1, 3]]].map { OpCase(op: .matmul, shapes: $0) }
+        return [
+            [[3, 4], [4, 2]], [[2, 3, 4], [2, 4, 5]], [[2, 3, 4], [4, 5]], [[3, 4], [2, 4, 5]],
+            [[1, 3, 4], [2, 4, 2]], [[1, 1], [1, 3]],
+        ].map { OpCase(op: .matmul, shapes: $0) }
     case .sum: return reductions(.sum)
     case .mean: return reductions(.mean)
     case .max: return reductions(.max)
     case .reshape:
-        return [OpCase(op: .reshape([6, -1]), shapes: [[2, 3, 4]]), OpCase(op: .reshape([24]), shapes: [[2, 3, 4]]),
-                OpCase(op: .reshape([1, 1]), shapes: [[]]), OpCase(op: .reshape([]), shapes: [[1, 1, 1]])]
+        return [
+            OpCase(op: .reshape([6, -1]), shapes: [[2, 3, 4]]),
+            OpCase(op: .reshape([24]), shapes: [[2, 3, 4]]),
+            OpCase(op: .reshape([1, 1]), shapes: [[]]),
+            OpCase(op: .reshape([]), shapes: [[1, 1, 1]]),
+        ]
     case .transpose:
-        return [OpCase(op: .transpose(permutation: nil), shapes: [[3, 4]]),
-                OpCase(op: .transpose(permutation: nil), shapes: [[2, 3, 4]]),
-                OpCase(op: .transpose(permutation: [2, 0, 1]), shapes: [[2, 3, 4]]),
-                OpCase(op: .transpose(permutation: [1, 0, 3, 2]), shapes: [[2, 1, 3, 2]])]
+        return [
+            OpCase(op: .transpose(permutation: nil), shapes: [[3, 4]]),
+            OpCase(op: .transpose(permutation: nil), shapes: [[2, 3, 4]]),
+            OpCase(op: .transpose(permutation: [2, 0, 1]), shapes: [[2, 3, 4]]),
+            OpCase(op: .transpose(permutation: [1, 0, 3, 2]), shapes: [[2, 1, 3, 2]]),
+        ]
     case .broadcast:
-        return [OpCase(op: .broadcast([2, 3]), shapes: [[3]]), OpCase(op: .broadcast([2, 4]), shapes: [[2, 1]]),
-                OpCase(op: .broadcast([2, 2]), shapes: [[]]), OpCase(op: .broadcast([2, 3, 2]), shapes: [[3, 1]])]
+        return [
+            OpCase(op: .broadcast([2, 3]), shapes: [[3]]),
+            OpCase(op: .broadcast([2, 4]), shapes: [[2, 1]]),
+            OpCase(op: .broadcast([2, 2]), shapes: [[]]),
+            OpCase(op: .broadcast([2, 3, 2]), shapes: [[3, 1]]),
+        ]
     case .slice:
-        return [OpCase(op: .slice(axis: 0, start: 1, end: 3), shapes: [[4, 3]]),
-                OpCase(op: .slice(axis: -1, start: 0, end: 2), shapes: [[4, 3]]),
-                OpCase(op: .slice(axis: 1, start: 2, end: 3), shapes: [[2, 4, 2]])]
+        return [
+            OpCase(op: .slice(axis: 0, start: 1, end: 3), shapes: [[4, 3]]),
+            OpCase(op: .slice(axis: -1, start: 0, end: 2), shapes: [[4, 3]]),
+            OpCase(op: .slice(axis: 1, start: 2, end: 3), shapes: [[2, 4, 2]]),
+        ]
     case .concat:
-        return [OpCase(op: .concat(axis: 0), shapes: [[2, 3], [4, 3]]),
-                OpCase(op: .concat(axis: 1), shapes: [[2, 1], [2, 3], [2, 2]]),
-                OpCase(op: .concat(axis: -1), shapes: [[3]])]
+        return [
+            OpCase(op: .concat(axis: 0), shapes: [[2, 3], [4, 3]]),
+            OpCase(op: .concat(axis: 1), shapes: [[2, 1], [2, 3], [2, 2]]),
+            OpCase(op: .concat(axis: -1), shapes: [[3]]),
+        ]
     case .softmax, .logSoftmax:
         let log = kind == .logSoftmax
         return [([5], -1), ([3, 4], -1), ([3, 4], 0), ([2, 3, 4], 1)].map {
-            OpCase(op: log ? .logSoftmax(axis: $0.1) : .softmax(axis: $0.1), shapes: [Shape($0.0)], domain: (-3, 3))
+            OpCase(
+                op: log ? .logSoftmax(axis: $0.1) : .softmax(axis: $0.1), shapes: [Shape($0.0)],
+                domain: (-3, 3))
         }
     case .crossEntropy:
-        return [OpCase(op: .crossEntropy, shapes: [[4, 5], [4]], domain: (-3, 3), labels: (1, 5)),
-                OpCase(op: .crossEntropy, shapes: [[5], []], domain: (-3, 3), labels: (1, 5)),
-                OpCase(op: .crossEntropy, shapes: [[2, 3, 4], [2, 3]], domain: (-3, 3), labels: (1, 4))]
+        return [
+            OpCase(op: .crossEntropy, shapes: [[4, 5], [4]], domain: (-3, 3), labels: (1, 5)),
+            OpCase(op: .crossEntropy, shapes: [[5], []], domain: (-3, 3), labels: (1, 5)),
+            OpCase(
+                op: .crossEntropy, shapes: [[2, 3, 4], [2, 3]], domain: (-3, 3), labels: (1, 4)),
+        ]
     case .sigmoidCrossEntropy:
-        return [OpCase(op: .sigmoidCrossEntropy, shapes: [[3, 4], [3, 4]], domain: (-4, 4), probabilities: [1]),
-                OpCase(op: .sigmoidCrossEntropy, shapes: [[3, 4], []], domain: (-4, 4), probabilities: [1]),
-                OpCase(op: .sigmoidCrossEntropy, shapes: [[], [2, 2]], domain: (-4, 4), probabilities: [1])]
+        return [
+            OpCase(
+                op: .sigmoidCrossEntropy, shapes: [[3, 4], [3, 4]], domain: (-4, 4),
+                probabilities: [1]),
+            OpCase(
+                op: .sigmoidCrossEntropy, shapes: [[3, 4], []], domain: (-4, 4), probabilities: [1]),
+            OpCase(
+                op: .sigmoidCrossEntropy, shapes: [[], [2, 2]], domain: (-4, 4), probabilities: [1]),
+        ]
     case .custom:
-        return [OpCase(op: .custom(Softsign()), shapes: [[3, 2]], gap: 0.05),
-                OpCase(op: .custom(Softsign()), shapes: [[]], gap: 0.05)]
+        return [
+            OpCase(op: .custom(Softsign()), shapes: [[3, 2]], gap: 0.05),
+            OpCase(op: .custom(Softsign()), shapes: [[]], gap: 0.05),
+        ]
     }
 }
 
@@ -129,7 +163,8 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
             } else if c.probabilities.contains(k) {
                 nodes.append(b.input("x\(k)", .random(shape, &rng, 0.05, 0.95)))
             } else {
-                nodes.append(b.input("x\(k)", .random(shape, &rng, c.domain.0, c.domain.1, gap: c.gap)))
+                nodes.append(
+                    b.input("x\(k)", .random(shape, &rng, c.domain.0, c.domain.1, gap: c.gap)))
             }
         }
         var y = b.apply(c.op, nodes)
@@ -138,7 +173,9 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
         case .constant: y = b.constant(.random([2, 3], &rng)) * y
         default: break
         }
-        let graph = try b.build(output: (y * b.constant(.random(Shape(try outputShape(b, y)), &rng))).sum(), simplify: false)
+        let graph = try b.build(
+            output: (y * b.constant(.random(Shape(try outputShape(b, y)), &rng))).sum(),
+            simplify: false)
         let tol = tolerance(T.self)
 
         let report = try checkGradients(graph)
@@ -156,13 +193,18 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
             let u = Tensor<Double>.random(x.shape, &rng)
             plus[name] = x.zipMap(u) { $0 + h * $1 }
             minus[name] = x.zipMap(u) { $0 - h * $1 }
-            predicted += zip(analytic.gradients[name]!.scalars, u.scalars).reduce(0) { $0 + Double($1.0) * $1.1 }
+            predicted += zip(analytic.gradients[name]!.scalars, u.scalars).reduce(0) {
+                $0 + Double($1.0) * $1.1
+            }
         }
         let executor = ReferenceExecutor()
-        let numeric = try (executor.forward(reference, inputs: plus).output.scalar!
+        let numeric =
+            try
+            (executor.forward(reference, inputs: plus).output.scalar!
             - executor.forward(reference, inputs: minus).output.scalar!) / (2 * h)
-        #expect(Swift.abs(numeric - predicted) <= tol * Swift.max(1, Swift.abs(numeric)),
-                "\(kind) \(c) \(T.self): directional \(numeric) vs \(predicted)")
+        #expect(
+            Swift.abs(numeric - predicted) <= tol * Swift.max(1, Swift.abs(numeric)),
+            "\(kind) \(c) \(T.self): directional \(numeric) vs \(predicted)")
     }
 
     private func outputShape<T>(_ b: GraphBuilder<T>, _ y: Node<T>) throws -> [Int] {

@@ -18,7 +18,9 @@ struct LCG {
 
 extension Tensor {
     /// Uniform elements in [lo, hi), away from 0 by at least `gap` in magnitude.
-    static func random(_ shape: Shape, _ rng: inout LCG, _ lo: Double = -1, _ hi: Double = 1, gap: Double = 0) -> Tensor {
+    static func random(
+        _ shape: Shape, _ rng: inout LCG, _ lo: Double = -1, _ hi: Double = 1, gap: Double = 0
+    ) -> Tensor {
         let scalars = (0..<shape.count).map { _ -> Element in
             var v = rng.uniform(lo, hi)
             while Swift.abs(v) < gap { v = rng.uniform(lo, hi) }

@@ -19,7 +19,9 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
     /// The largest relative error over all inputs (0 when there are none,
     /// NaN when any comparison was NaN).
     public var maxRelativeError: Double {
-        entries.reduce(0) { $0.isNaN || $1.maxRelativeError.isNaN ? .nan : Swift.max($0, $1.maxRelativeError) }
+        entries.reduce(0) {
+            $0.isNaN || $1.maxRelativeError.isNaN ? .nan : Swift.max($0, $1.maxRelativeError)
+        }
     }
 
     /// Whether every relative error is at most `tolerance` (NaN never passes).
@@ -65,7 +67,9 @@ public func checkGradients<T>(
     let reference = try graph.converted(to: Double.self)
     var feeds = inputs.mapValues { $0.converted(to: Double.self) }
     for i in graph.inputs where feeds[graph.name(of: i)] == nil {
-        guard let value = graph.value(of: i) else { throw GraphError.missingValue(node: graph.name(of: i)) }
+        guard let value = graph.value(of: i) else {
+            throw GraphError.missingValue(node: graph.name(of: i))
+        }
         feeds[graph.name(of: i)] = value.converted(to: Double.self)
     }
     var entries: [GradientCheckReport.Entry] = []
@@ -82,15 +86,21 @@ public func checkGradients<T>(
                 feeds[name] = shifted
                 return try executor.forward(reference, inputs: feeds).output.scalars[0]
             }
-            let numeric = try (value(at: base.scalars[k] + h) - value(at: base.scalars[k] - h)) / (2 * h)
+            let numeric =
+                try (value(at: base.scalars[k] + h) - value(at: base.scalars[k] - h)) / (2 * h)
             let a = Double(gradient.scalars[k])
             let absError = Swift.abs(a - numeric)
             let relError = absError / Swift.max(Swift.abs(a), Swift.abs(numeric), 1)
             worst.abs = absError.isNaN || worst.abs.isNaN ? .nan : Swift.max(worst.abs, absError)
-            if (relError > worst.rel || relError.isNaN) && !worst.rel.isNaN { worst = (worst.abs, relError, k) }
+            if (relError > worst.rel || relError.isNaN) && !worst.rel.isNaN {
+                worst = (worst.abs, relError, k)
+            }
         }
         feeds[name] = base
-        entries.append(.init(input: name, maxAbsoluteError: worst.abs, maxRelativeError: worst.rel, worstElement: worst.index))
+        entries.append(
+            .init(
+                input: name, maxAbsoluteError: worst.abs, maxRelativeError: worst.rel,
+                worstElement: worst.index))
     }
     return GradientCheckReport(entries: entries)
 }
@@ -99,8 +109,9 @@ extension Graph {
     /// Whether every use of the node is as the labels of a `cross_entropy`.
     func isUsedOnlyAsLabels(_ node: NodeID) -> Bool {
         let uses = children(of: node)
-        return !uses.isEmpty && uses.allSatisfy {
-            if case .crossEntropy = op(of: $0) { parents(of: $0).first != node } else { false }
-        }
+        return !uses.isEmpty
+            && uses.allSatisfy {
+                if case .crossEntropy = op(of: $0) { parents(of: $0).first != node } else { false }
+            }
     }
 }

@@ -36,7 +36,8 @@ public struct ReferenceExecutor: Sendable {
         let order = order ?? graph.forwardOrder
         guard order == graph.forwardOrder || graph.isForwardOrder(order) else {
             throw ExecutionError.invalidOrder(
-                "not a topological order of the \(graph.forwardOrder.count) nodes the output depends on")
+                "not a topological order of the \(graph.forwardOrder.count) nodes the output depends on"
+            )
         }
         var values = [Tensor<T>?](repeating: nil, count: graph.count)
         for i in order {
@@ -120,7 +121,8 @@ public struct ReferenceExecutor: Sendable {
         }
         var result: [String: Tensor<T>] = [:]
         for i in graph.inputs {
-            result[graph.name(of: i)] = Tensor(uncheckedShape: [m, graph.shape(of: i).count], scalars: rows[i]!)
+            result[graph.name(of: i)] = Tensor(
+                uncheckedShape: [m, graph.shape(of: i).count], scalars: rows[i]!)
         }
         return result
     }
@@ -139,7 +141,8 @@ public struct ReferenceExecutor: Sendable {
             for j in graph.children(of: i) where graph.outputDepends(on: j) {
                 if vjps[j] == nil {
                     let x = graph.parents(of: j).map { values[$0]! }
-                    vjps[j] = try graph.op(of: j).vjp(x, y: values[j]!, g: z[j]!, node: graph.name(of: j))
+                    vjps[j] = try graph.op(of: j).vjp(
+                        x, y: values[j]!, g: z[j]!, node: graph.name(of: j))
                 }
                 for (k, p) in graph.parents(of: j).enumerated() where p == i {
                     guard let term = vjps[j]![k] else { continue }
@@ -156,10 +159,15 @@ public struct ReferenceExecutor: Sendable {
             guard let node = graph.node(named: name) else {
                 throw GraphError.unknownName(name, referencedBy: "inputs")
             }
-            guard graph.op(of: node).isDifferentiableLeaf else { throw GraphError.notAnInput(node: name) }
+            guard graph.op(of: node).isDifferentiableLeaf else {
+                throw GraphError.notAnInput(node: name)
+            }
             guard value.shape == graph.shape(of: node) else {
                 throw GraphError.shapeMismatch(
-                    node: name, message: "fed a value of shape \(value.shape), the input has shape \(graph.shape(of: node))")
+                    node: name,
+                    message:
+                        "fed a value of shape \(value.shape), the input has shape \(graph.shape(of: node))"
+                )
             }
         }
     }

@@ -74,10 +74,13 @@ public struct Graph<Element: TensorElement>: Sendable {
         guard order.count == forwardOrder.count else { return false }
         var position = [Int](repeating: -1, count: count)
         for (k, node) in order.enumerated() {
-            guard (0..<count).contains(node), isInOutputCone[node], position[node] < 0 else { return false }
+            guard (0..<count).contains(node), isInOutputCone[node], position[node] < 0 else {
+                return false
+            }
             position[node] = k
         }
-        for node in order where parents(of: node).contains(where: { position[$0] >= position[node] }) {
+        for node in order
+        where parents(of: node).contains(where: { position[$0] >= position[node] }) {
             return false
         }
         return true
@@ -91,7 +94,8 @@ extension Graph {
     init(table input: NodeTable<Element>, output: NodeID, simplify: Bool) throws(GraphError) {
         var table = input
         guard (0..<table.count).contains(output) else {
-            throw .danglingReference(node: "output", message: "node #\(output) is not in this graph")
+            throw .danglingReference(
+                node: "output", message: "node #\(output) is not in this graph")
         }
         let nameIndex = try Self.checkNodes(table)
         var (childStart, childList) = Self.children(table)
@@ -104,7 +108,9 @@ extension Graph {
             if !rewrites.isEmpty {
                 (childStart, childList) = Self.children(table)
                 // Appended nodes feed older ones: sort again.
-                if table.count != before { order = try Self.topologicalOrder(table, childStart, childList) }
+                if table.count != before {
+                    order = try Self.topologicalOrder(table, childStart, childList)
+                }
             }
         }
         var cone = [Bool](repeating: false, count: table.count)
@@ -148,7 +154,8 @@ extension Graph {
             let op = t.ops[i]
             let parents = t.parents(i)
             for p in parents where !(0..<t.count).contains(p) {
-                throw .danglingReference(node: t.displayName(i), message: "input #\(p) is not a node of this graph")
+                throw .danglingReference(
+                    node: t.displayName(i), message: "input #\(p) is not a node of this graph")
             }
             do { try op.checkArity(parents.count) } catch {
                 throw error.at(node: t.displayName(i), op: op.name)
@@ -158,13 +165,17 @@ extension Graph {
                 throw .invalidAttribute(node: t.displayName(i), message: "a constant needs a value")
             }
             guard let shape = t.values[i]?.shape ?? t.declaredShapes[i] else {
-                throw .invalidAttribute(node: t.displayName(i), message: "a \(op.name) needs a value or a shape")
+                throw .invalidAttribute(
+                    node: t.displayName(i), message: "a \(op.name) needs a value or a shape")
             }
             if let problem = shape.validationProblem {
                 throw .invalidAttribute(node: t.displayName(i), message: problem)
             }
-            if let value = t.values[i], let declared = t.declaredShapes[i], value.shape != declared {
-                throw .shapeMismatch(node: t.displayName(i), message: "value has shape \(value.shape), declared \(declared)")
+            if let value = t.values[i], let declared = t.declaredShapes[i], value.shape != declared
+            {
+                throw .shapeMismatch(
+                    node: t.displayName(i),
+                    message: "value has shape \(value.shape), declared \(declared)")
             }
         }
         return index
@@ -232,7 +243,9 @@ extension Graph {
         throw .cycle(path: (cycle + [cycle[0]]).map(t.displayName))
     }
 
-    private static func inferShapes(_ t: NodeTable<Element>, _ order: [NodeID]) throws(GraphError) -> [Shape] {
+    private static func inferShapes(_ t: NodeTable<Element>, _ order: [NodeID]) throws(GraphError)
+        -> [Shape]
+    {
         var shapes = [Shape](repeating: .scalar, count: t.count)
         for i in order {
             let op = t.ops[i]
@@ -241,7 +254,8 @@ extension Graph {
                 continue
             }
             do {
-                shapes[i] = try op.outputShape(t.parents(i).map { shapes[$0] }, dtype: Element.dtype)
+                shapes[i] = try op.outputShape(
+                    t.parents(i).map { shapes[$0] }, dtype: Element.dtype)
             } catch {
                 throw error.at(node: t.displayName(i), op: op.name)
             }
@@ -264,7 +278,10 @@ public struct NodeDefinition<Element: TensorElement>: Sendable {
     public var shape: Shape?
 
     /// Creates a node definition.
-    public init(name: String, op: Op, inputs: [String] = [], value: Tensor<Element>? = nil, shape: Shape? = nil) {
+    public init(
+        name: String, op: Op, inputs: [String] = [], value: Tensor<Element>? = nil,
+        shape: Shape? = nil
+    ) {
         self.name = name
         self.op = op
         self.inputs = inputs
@@ -284,7 +301,9 @@ extension Graph {
     /// - Throws: ``GraphError``: unknown or duplicate names, cycles (with the
     ///   path), wrong input counts, shape and type mismatches.
     /// - Complexity: O(nodes + edges), plus the shape rules.
-    public init(definitions: [NodeDefinition<Element>], output: String, simplify: Bool = true) throws(GraphError) {
+    public init(definitions: [NodeDefinition<Element>], output: String, simplify: Bool = true)
+        throws(GraphError)
+    {
         var ids: [String: NodeID] = [:]
         for (i, d) in definitions.enumerated() {
             guard ids.updateValue(i, forKey: d.name) == nil else { throw .duplicateName(d.name) }
@@ -309,7 +328,8 @@ extension Graph {
     ///
     /// - Throws: ``GraphError/typeMismatch(node:message:)`` when a custom op
     ///   does not support the new element type.
-    public func converted<Other: TensorElement>(to _: Other.Type) throws(GraphError) -> Graph<Other> {
+    public func converted<Other: TensorElement>(to _: Other.Type) throws(GraphError) -> Graph<Other>
+    {
         var other = NodeTable<Other>()
         other.names = table.names
         other.ops = table.ops

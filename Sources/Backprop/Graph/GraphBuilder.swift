@@ -80,12 +80,15 @@ public final class GraphBuilder<Element: TensorElement> {
     ///     (``RewriteRule``); node ids are kept either way.
     /// - Throws: ``GraphError`` naming the node at fault.
     /// - Complexity: O(nodes + edges) plus the ops' shape rules; iterative.
-    public func build(output: Node<Element>, simplify: Bool = true) throws(GraphError) -> Graph<Element> {
+    public func build(output: Node<Element>, simplify: Bool = true) throws(GraphError) -> Graph<
+        Element
+    > {
         if let (node, message) = recordingError {
             throw .danglingReference(node: table.displayName(node), message: message)
         }
         guard output.builder === self else {
-            throw .danglingReference(node: "output", message: "the output is a node of another GraphBuilder")
+            throw .danglingReference(
+                node: "output", message: "the output is a node of another GraphBuilder")
         }
         return try Graph(table: table, output: output.id, simplify: simplify)
     }

@@ -54,7 +54,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
         case .cycle(let path): "cycle: " + path.map { "'\($0)'" }.joined(separator: " -> ")
         case .nonScalarOutput(let n, let s):
             "output node '\(n)' has shape \(s); a gradient needs a scalar output (use vjp or jacobian)"
-        case .missingValue(let n): "input node '\(n)' has no value: give one at build time or feed one"
+        case .missingValue(let n):
+            "input node '\(n)' has no value: give one at build time or feed one"
         case .notAnInput(let n): "node '\(n)' is not an input or parameter and cannot be fed"
         }
     }

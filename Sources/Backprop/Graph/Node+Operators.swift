@@ -86,7 +86,9 @@ extension Node {
     /// softmax along `axis` (the last by default).
     public func softmax(axis: Int = -1) -> Node { builder.apply(.softmax(axis: axis), [self]) }
     /// log softmax along `axis` (the last by default), computed stably.
-    public func logSoftmax(axis: Int = -1) -> Node { builder.apply(.logSoftmax(axis: axis), [self]) }
+    public func logSoftmax(axis: Int = -1) -> Node {
+        builder.apply(.logSoftmax(axis: axis), [self])
+    }
 }
 
 /// The nodes concatenated along `axis`.

@@ -83,10 +83,15 @@ enum Simplifier {
                 rule = .logOfSigmoid
             case (.log, .binary(.add)):
                 let terms = Array(t.parents(u0))
-                guard let k = terms.firstIndex(where: { if case .unary(.exp) = t.ops[$0] { true } else { false } }),
-                    let u = only(terms[k]), shapes[u] == shapes[i], isOnes(terms[1 - k], within: shapes[u])
+                guard
+                    let k = terms.firstIndex(where: {
+                        if case .unary(.exp) = t.ops[$0] { true } else { false }
+                    }),
+                    let u = only(terms[k]), shapes[u] == shapes[i],
+                    isOnes(terms[1 - k], within: shapes[u])
                 else { continue }
-                let softplus = t.append(name: nil, op: .sigmoidCrossEntropy, parents: [u, constant(0)])
+                let softplus = t.append(
+                    name: nil, op: .sigmoidCrossEntropy, parents: [u, constant(0)])
                 shapes.append(shapes[u])
                 t.ops[i] = .identity
                 t.replaceParents(of: i, with: [softplus])

@@ -71,7 +71,9 @@ public struct ClosureOp<Element: TensorElement>: CustomOperation {
             return first
         },
         forward: @escaping @Sendable ([Tensor<Element>]) throws -> Tensor<Element>,
-        vjp: @escaping @Sendable ([Tensor<Element>], Tensor<Element>, Tensor<Element>) throws -> [Tensor<Element>?]
+        vjp:
+            @escaping @Sendable ([Tensor<Element>], Tensor<Element>, Tensor<Element>) throws ->
+            [Tensor<Element>?]
     ) {
         self.name = name
         self.arity = arity

@@ -91,7 +91,9 @@ public enum UnaryFunction: Sendable, Hashable {
 
     func vjp<T: TensorElement>(x: Tensor<T>, y: Tensor<T>, g: Tensor<T>) -> Tensor<T> {
         var out = [T](repeating: 0, count: x.count)
-        for k in 0..<out.count { out[k] = pullback(x: x.scalars[k], y: y.scalars[k], g: g.scalars[k]) }
+        for k in 0..<out.count {
+            out[k] = pullback(x: x.scalars[k], y: y.scalars[k], g: g.scalars[k])
+        }
         return Tensor(uncheckedShape: x.shape, scalars: out)
     }
 }

@@ -37,7 +37,9 @@ enum Losses {
 
     /// max and log Σ e^(x − max) of one lane.
     @inlinable
-    static func logSumExp<T: TensorElement>(_ x: [T], base: Int, stride: Int, length: Int) -> (max: T, lse: T) {
+    static func logSumExp<T: TensorElement>(_ x: [T], base: Int, stride: Int, length: Int) -> (
+        max: T, lse: T
+    ) {
         var m = -T.infinity
         for j in 0..<length { m = Swift.max(m, x[base + j * stride]) }
         if !m.isFinite { m = m.isNaN ? m : 0 }
@@ -72,7 +74,8 @@ enum Losses {
             }
             for j in 0..<view.length {
                 let k = base + j * stride
-                out[k] = log
+                out[k] =
+                    log
                     ? g.scalars[k] - T.exp(y.scalars[k]) * dot
                     : y.scalars[k] * (g.scalars[k] - dot)
             }
@@ -82,13 +85,16 @@ enum Losses {
 
     // MARK: cross_entropy (logits [..., C], labels [...] holding class indices)
 
-    static func crossEntropyShape(_ logits: Shape, _ labels: Shape) throws(ShapeRuleError) -> Shape {
+    static func crossEntropyShape(_ logits: Shape, _ labels: Shape) throws(ShapeRuleError) -> Shape
+    {
         guard logits.rank >= 1 else {
             throw .mismatch("cross_entropy logits must have a class axis, got shape \(logits)")
         }
         let expected = Shape(Array(logits.dimensions.dropLast()))
         guard labels == expected else {
-            throw .mismatch("cross_entropy labels must have shape \(expected) for logits \(logits), got \(labels)")
+            throw .mismatch(
+                "cross_entropy labels must have shape \(expected) for logits \(logits), got \(labels)"
+            )
         }
         return expected
     }
@@ -96,7 +102,9 @@ enum Losses {
     /// The class index held by a label element, or `nil` when it is not an
     /// integer in `0..<classes`.
     static func classIndex<T: TensorElement>(_ label: T, classes: Int) -> Int? {
-        guard label.isFinite, label == label.rounded(), label >= 0, label < T(classes) else { return nil }
+        guard label.isFinite, label == label.rounded(), label >= 0, label < T(classes) else {
+            return nil
+        }
         return Int(label)
     }
 
@@ -107,7 +115,8 @@ enum Losses {
         var out = [T](repeating: 0, count: labels.count)
         for e in 0..<labels.count {
             guard let c = classIndex(labels.scalars[e], classes: classes) else {
-                throw .invalidLabel(node: node, index: e, value: Double(labels.scalars[e]), classes: classes)
+                throw .invalidLabel(
+                    node: node, index: e, value: Double(labels.scalars[e]), classes: classes)
             }
             let (_, lse) = logSumExp(z.scalars, base: e * classes, stride: 1, length: classes)
             out[e] = lse - z.scalars[e * classes + c]
@@ -115,7 +124,9 @@ enum Losses {
         return Tensor(uncheckedShape: labels.shape, scalars: out)
     }
 
-    static func crossEntropyVJP<T>(_ z: Tensor<T>, _ labels: Tensor<T>, g: Tensor<T>) -> [Tensor<T>?] {
+    static func crossEntropyVJP<T>(_ z: Tensor<T>, _ labels: Tensor<T>, g: Tensor<T>) -> [Tensor<
+        T
+    >?] {
         let classes = z.shape[z.shape.rank - 1]
         var dz = [T](repeating: 0, count: z.count)
         for e in 0..<labels.count {
@@ -138,7 +149,9 @@ enum Losses {
         Swift.max(z, 0) - z * y + T.log1p(T.exp(-Swift.abs(z)))
     }
 
-    static func sigmoidCrossEntropyVJP<T>(_ z: Tensor<T>, _ y: Tensor<T>, g: Tensor<T>) -> [Tensor<T>?] {
+    static func sigmoidCrossEntropyVJP<T>(_ z: Tensor<T>, _ y: Tensor<T>, g: Tensor<T>) -> [Tensor<
+        T
+    >?] {
         let shape = g.shape
         let residual = z.broadcastZip(y, to: shape) { logistic($0) - $1 }
         let dz = g.zipMap(residual, *)

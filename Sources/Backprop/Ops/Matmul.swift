@@ -57,9 +57,10 @@ enum Matmul {
     static func forward<T>(_ a: Tensor<T>, _ b: Tensor<T>, _ g: MatmulGeometry) -> Tensor<T> {
         var out = [T](repeating: 0, count: g.output.count)
         for t in 0..<g.batch {
-            gemm(a.scalars, g.aBatched ? t * g.m * g.k : 0, transposeA: false,
-                 b.scalars, g.bBatched ? t * g.k * g.n : 0, transposeB: false,
-                 into: &out, t * g.m * g.n, rows: g.m, inner: g.k, cols: g.n)
+            gemm(
+                a.scalars, g.aBatched ? t * g.m * g.k : 0, transposeA: false,
+                b.scalars, g.bBatched ? t * g.k * g.n : 0, transposeB: false,
+                into: &out, t * g.m * g.n, rows: g.m, inner: g.k, cols: g.n)
         }
         return Tensor(uncheckedShape: g.output, scalars: out)
     }
@@ -74,12 +75,17 @@ enum Matmul {
             let bOff = g.bBatched ? t * g.k * g.n : 0
             let cOff = t * g.m * g.n
             // dA[t] += G[t] · B[t]ᵀ   (m × n) · (n × k)
-            gemm(cotangent.scalars, cOff, transposeA: false, b.scalars, bOff, transposeB: true,
-                 into: &da, aOff, rows: g.m, inner: g.n, cols: g.k)
+            gemm(
+                cotangent.scalars, cOff, transposeA: false, b.scalars, bOff, transposeB: true,
+                into: &da, aOff, rows: g.m, inner: g.n, cols: g.k)
             // dB[t] += A[t]ᵀ · G[t]   (k × m) · (m × n)
-            gemm(a.scalars, aOff, transposeA: true, cotangent.scalars, cOff, transposeB: false,
-                 into: &db, bOff, rows: g.k, inner: g.m, cols: g.n)
+            gemm(
+                a.scalars, aOff, transposeA: true, cotangent.scalars, cOff, transposeB: false,
+                into: &db, bOff, rows: g.k, inner: g.m, cols: g.n)
         }
-        return [Tensor(uncheckedShape: a.shape, scalars: da), Tensor(uncheckedShape: b.shape, scalars: db)]
+        return [
+            Tensor(uncheckedShape: a.shape, scalars: da),
+            Tensor(uncheckedShape: b.shape, scalars: db),
+        ]
     }
 }

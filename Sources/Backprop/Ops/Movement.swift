@@ -31,7 +31,8 @@ enum Movement {
     static func permutation(rank: Int, _ permutation: [Int]?) throws(ShapeRuleError) -> [Int] {
         guard let p = permutation else {
             guard rank >= 2 else {
-                throw .invalidAttribute("transpose without a permutation needs rank ≥ 2, got \(rank)")
+                throw .invalidAttribute(
+                    "transpose without a permutation needs rank ≥ 2, got \(rank)")
             }
             var p = Array(0..<rank)
             p.swapAt(rank - 1, rank - 2)
@@ -79,7 +80,8 @@ enum Movement {
             throw .invalidAttribute("axis \(axis) is out of range for shape \(x)")
         }
         guard 0 <= start, start < end, end <= x[a] else {
-            throw .invalidAttribute("slice \(start)..<\(end) is empty or outside 0..<\(x[a]) on axis \(a)")
+            throw .invalidAttribute(
+                "slice \(start)..<\(end) is empty or outside 0..<\(x[a]) on axis \(a)")
         }
         var dims = x.dimensions
         dims[a] = end - start
@@ -107,7 +109,9 @@ enum Movement {
 
     // MARK: concat — VJP: the slice of g that each parent filled.
 
-    static func concatShape(_ xs: [Shape], axis: Int) throws(ShapeRuleError) -> (axis: Int, shape: Shape) {
+    static func concatShape(_ xs: [Shape], axis: Int) throws(ShapeRuleError) -> (
+        axis: Int, shape: Shape
+    ) {
         guard let first = xs.first else { throw .mismatch("concat needs at least one input") }
         guard let a = first.normalizedAxis(axis) else {
             throw .invalidAttribute("axis \(axis) is out of range for shape \(first)")

@@ -76,7 +76,8 @@ extension Op {
     ///   - x: The parents' values, in order.
     ///   - shape: The node's inferred shape.
     ///   - node: The node's display name, for errors.
-    func forward<T: TensorElement>(_ x: [Tensor<T>], shape: Shape, node: String) throws -> Tensor<T> {
+    func forward<T: TensorElement>(_ x: [Tensor<T>], shape: Shape, node: String) throws -> Tensor<T>
+    {
         switch self {
         case .input, .parameter, .constant:
             preconditionFailure("leaves hold values")
@@ -89,7 +90,8 @@ extension Op {
         case .matmul:
             return Matmul.forward(x[0], x[1], try MatmulGeometry(x[0].shape, x[1].shape))
         case .reduce(let r, let axes, let keepDims):
-            return r.forward(x[0], try ReductionGeometry(input: x[0].shape, axes: axes, keepDims: keepDims))
+            return r.forward(
+                x[0], try ReductionGeometry(input: x[0].shape, axes: axes, keepDims: keepDims))
         case .reshape:
             return x[0].reshapedUnchecked(shape)
         case .transpose(let p):
@@ -97,7 +99,8 @@ extension Op {
         case .broadcast:
             return x[0].broadcast(to: shape)
         case .slice(let axis, let start, _):
-            return Movement.slice(x[0], axis: x[0].shape.normalizedAxis(axis)!, start: start, shape: shape)
+            return Movement.slice(
+                x[0], axis: x[0].shape.normalizedAxis(axis)!, start: start, shape: shape)
         case .concat(let axis):
             return Movement.concat(x, axis: shape.normalizedAxis(axis)!, shape: shape)
         case .softmax(let axis):
@@ -115,7 +118,8 @@ extension Op {
             }
             guard y.shape == shape else {
                 throw ExecutionError.invalidCustomOpResult(
-                    node: node, op: op.name, message: "returned shape \(y.shape), announced \(shape)")
+                    node: node, op: op.name,
+                    message: "returned shape \(y.shape), announced \(shape)")
             }
             return y
         }

@@ -102,7 +102,9 @@ extension Reduction {
             for k in 0..<x.count { out[k] = g.scalars[offsets[k]] / n }
         case .max:
             var ties = [T](repeating: 0, count: y.count)
-            for k in 0..<x.count where x.scalars[k] == y.scalars[offsets[k]] { ties[offsets[k]] += 1 }
+            for k in 0..<x.count where x.scalars[k] == y.scalars[offsets[k]] {
+                ties[offsets[k]] += 1
+            }
             for k in 0..<x.count where x.scalars[k] == y.scalars[offsets[k]] {
                 out[k] = g.scalars[offsets[k]] / ties[offsets[k]]
             }
