@@ -12,6 +12,10 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     case invalidOrder(String)
     /// A cotangent's shape does not match the output's.
     case cotangentShape(expected: Shape, got: Shape)
+    /// A run was started on an execution that is already running: from
+    /// inside one of its own custom ops, or from two threads at once (give
+    /// each thread its own ``Execution``).
+    case alreadyRunning
 
     public var description: String {
         switch self {
@@ -21,6 +25,20 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
         case .invalidCustomOpResult(let n, let op, let m): "node '\(n)': custom op '\(op)' \(m)"
         case .invalidOrder(let m): "invalid evaluation order: \(m)"
         case .cotangentShape(let e, let g): "cotangent has shape \(g), the output has shape \(e)"
+        case .alreadyRunning:
+            "this execution is already running (a re-entrant run from a custom op, or one Execution shared by two threads)"
+        }
+    }
+}
+
+extension ExecutionError {
+    /// The same error, attributed to `node` (kernels do not know node names).
+    func at(node: String) -> ExecutionError {
+        switch self {
+        case .invalidLabel(_, let i, let v, let c): .invalidLabel(node: node, index: i, value: v, classes: c)
+        case .customOpFailed(_, let op, let m): .customOpFailed(node: node, op: op, message: m)
+        case .invalidCustomOpResult(_, let op, let m): .invalidCustomOpResult(node: node, op: op, message: m)
+        case .invalidOrder, .cotangentShape, .alreadyRunning: self
         }
     }
 }

@@ -1,0 +1,107 @@
+// Ranged elementwise kernels: unary functions, binary functions with
+// broadcasting, and sigmoid_cross_entropy; forward and VJP side by side.
+// Work units are output elements (forward) and destination elements (VJP).
+// A broadcast operand's VJP sums, for each of its elements, over the output
+// positions it was broadcast to, in row-major order: the order is fixed by
+// the shapes alone, so any chunking gives the same bits.
+
+enum ElementwiseKernels {
+    // MARK: unary
+
+    static func unaryForward<T>(_ f: UnaryFunction, _ io: KernelIO<T>, _ r: Range<Int>) {
+        let x = io.x(0), y = io.y
+        switch f {
+        case .neg: for e in r { y[e] = -x[e] }
+        case .relu: for e in r { y[e] = x[e] > 0 || x[e].isNaN ? x[e] : 0 }
+        case .abs: for e in r { y[e] = Swift.abs(x[e]) }
+        case .sqrt: for e in r { y[e] = x[e].squareRoot() }
+        case .pow(2): for e in r { y[e] = x[e] * x[e] }
+        default: for e in r { y[e] = f.apply(x[e]) }
+        }
+    }
+
+    static func unaryVJP<T>(_ f: UnaryFunction, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+        let x = io.x(0), y = io.y, g = t.g
+        switch f {
+        case .neg: for e in r { t.store(e, -g[e]) }
+        case .exp: for e in r { t.store(e, g[e] * y[e]) }
+        case .tanh: for e in r { t.store(e, g[e] * (1 - y[e] * y[e])) }
+        case .sigmoid: for e in r { t.store(e, g[e] * y[e] * (1 - y[e])) }
+        case .relu: for e in r { t.store(e, x[e] > 0 ? g[e] : 0) }
+        default: for e in r { t.store(e, f.pullback(x: x[e], y: y[e], g: g[e])) }
+        }
+    }
+
+    // MARK: binary
+
+    static func binaryForward<T>(_ f: BinaryFunction, _ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
+        let x0 = io.x(0), x1 = io.x(1), y = io.y
+        if b.same {
+            switch f {
+            case .add: for e in r { y[e] = x0[e] + x1[e] }
+            case .sub: for e in r { y[e] = x0[e] - x1[e] }
+            case .mul: for e in r { y[e] = x0[e] * x1[e] }
+            case .div: for e in r { y[e] = x0[e] / x1[e] }
+            }
+            return
+        }
+        stridedLoop(b.out, r, b.sa, b.sb) { k, oa, ob in y[k] = f.apply(x0[oa], x1[ob]) }
+    }
+
+    static func binaryVJP<T>(
+        _ f: BinaryFunction, _ b: Broadcast2, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>,
+        _ r: Range<Int>
+    ) {
+        let other = io.x(1 - slot), own = io.x(slot), y = UnsafePointer(io.y), g = t.g
+        // The contribution to destination element e from output position q
+        // (offset og into g and y, offset oo into the other operand).
+        @inline(__always) func term(_ e: Int, _ og: Int, _ oo: Int) -> T {
+            switch (f, slot) {
+            case (.add, _), (.sub, 0): return g[og]
+            case (.sub, _): return -g[og]
+            case (.mul, _): return g[og] * other[oo]
+            case (.div, 0): return g[og] / other[oo]
+            case (.div, _): return -g[og] * (y[og] / own[e])
+            }
+        }
+        reduceToOperand(b, slot: slot, t, r, term)
+    }
+
+    /// Writes, for each destination element e of operand `slot`, the sum of
+    /// `term(e, og, oo)` over the output positions broadcast from it.
+    @inline(__always)
+    static func reduceToOperand<T>(
+        _ b: Broadcast2, slot: Int, _ t: VJPTarget<T>, _ r: Range<Int>, _ term: (Int, Int, Int) -> T
+    ) {
+        let dims = slot == 0 ? b.a : b.b
+        let summed = slot == 0 ? b.summedA : b.summedB
+        let otherStrides = slot == 0 ? b.sb : b.sa
+        if summed.count == 1 && dims == b.out {
+            // Same shape as the output: position e of both.
+            stridedLoop(b.out, r, b.out.strides, otherStrides) { e, og, oo in t.store(e, term(e, og, oo)) }
+            return
+        }
+        let gStrides = b.out.strides
+        for e in r {
+            t.store(e, sumOverBroadcast(dims.index(of: e), summed, gStrides, otherStrides) { og, oo in term(e, og, oo) })
+        }
+    }
+
+    // MARK: sigmoid_cross_entropy
+
+    static func sigmoidCrossEntropyForward<T>(_ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
+        let z = io.x(0), target = io.x(1), y = io.y
+        stridedLoop(b.out, r, b.sa, b.sb) { k, oz, ot in y[k] = Losses.sigmoidCrossEntropy(z[oz], target[ot]) }
+    }
+
+    static func sigmoidCrossEntropyVJP<T>(
+        _ b: Broadcast2, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
+        let z = io.x(0), target = io.x(1), g = t.g
+        if slot == 0 {
+            reduceToOperand(b, slot: 0, t, r) { e, og, ot in g[og] * (logistic(z[e]) - target[ot]) }
+        } else {
+            reduceToOperand(b, slot: 1, t, r) { _, og, oz in -g[og] * z[oz] }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// Ranged softmax, log_softmax and cross_entropy. Units are lanes (softmax)
+// and examples (cross_entropy); every lane is computed whole by one chunk,
+// with the stable formulas of Ops/Losses.swift.
+
+enum LossKernels {
+    @inline(__always)
+    private static func lane(_ view: AxisView, _ l: Int) -> (base: Int, stride: Int) {
+        ((l / view.inner) * view.length * view.inner + l % view.inner, view.inner)
+    }
+
+    private static func logSumExp<T: TensorElement>(_ x: UnsafePointer<T>, _ base: Int, _ stride: Int, _ n: Int) -> T {
+        var m = -T.infinity
+        for j in 0..<n { m = Swift.max(m, x[base + j * stride]) }
+        if !m.isFinite { m = m.isNaN ? m : 0 }
+        var s: T = 0
+        for j in 0..<n { s += T.exp(x[base + j * stride] - m) }
+        return m + T.log(s)
+    }
+
+    static func softmaxForward<T>(_ view: AxisView, log: Bool, _ io: KernelIO<T>, _ r: Range<Int>) {
+        let x = io.x(0), y = io.y
+        for l in r {
+            let (base, stride) = lane(view, l)
+            let lse = logSumExp(x, base, stride, view.length)
+            for j in 0..<view.length {
+                let z = x[base + j * stride] - lse
+                y[base + j * stride] = log ? z : T.exp(z)
+            }
+        }
+    }
+
+    static func softmaxVJP<T>(_ view: AxisView, log: Bool, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+        let y = io.y, g = t.g
+        for l in r {
+            let (base, stride) = lane(view, l)
+            var dot: T = 0
+            for j in 0..<view.length {
+                let k = base + j * stride
+                dot += log ? g[k] : g[k] * y[k]
+            }
+            for j in 0..<view.length {
+                let k = base + j * stride
+                t.store(k, log ? g[k] - T.exp(y[k]) * dot : y[k] * (g[k] - dot))
+            }
+        }
+    }
+
+    static func crossEntropyForward<T>(classes: Int, _ io: KernelIO<T>, _ r: Range<Int>) throws(KernelFailure) {
+        let z = io.x(0), labels = io.x(1), y = io.y
+        for e in r {
+            guard let c = Losses.classIndex(labels[e], classes: classes) else {
+                throw .invalidLabel(index: e, value: Double(labels[e]), classes: classes)
+            }
+            y[e] = logSumExp(z, e * classes, 1, classes) - z[e * classes + c]
+        }
+    }
+
+    static func crossEntropyVJP<T>(classes: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+        let z = io.x(0), labels = io.x(1), g = t.g
+        for e in r {
+            let c = Losses.classIndex(labels[e], classes: classes) ?? 0  // validated by the forward pass
+            let lse = logSumExp(z, e * classes, 1, classes)
+            for j in 0..<classes {
+                let p = T.exp(z[e * classes + j] - lse)
+                t.store(e * classes + j, g[e] * (j == c ? p - 1 : p))
+            }
+        }
+    }
+}

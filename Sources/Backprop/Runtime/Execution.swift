@@ -1,0 +1,219 @@
+import Synchronization
+
+/// The state of running one ``Plan``: the arena holding values, gradients
+/// and partial buffers. Create one per concurrent caller and reuse it:
+/// after the first run, setting inputs and running again allocates nothing
+/// (custom ops aside, which exchange `Tensor`s).
+///
+/// ```swift
+/// let execution = Execution(plan: plan)
+/// for batch in batches {
+///     try execution.setInput("x", batch)
+///     try execution.run(on: runtime)
+///     let g = execution.gradient(of: "W")
+/// }
+/// ```
+///
+/// Several executions of one plan may run at the same time from different
+/// threads. One execution runs one pass at a time: a second `run` while it
+/// is running (from another thread, or from inside one of its own custom
+/// ops) throws ``ExecutionError/alreadyRunning`` instead of deadlocking.
+public final class Execution<Element: TensorElement>: @unchecked Sendable {
+    /// The plan this execution runs.
+    public let plan: Plan<Element>
+    let arena: AlignedBuffer<Element>
+    private let pass = PassState()
+    private let running = Atomic<Bool>(false)
+    /// The failure of the earliest failing task, by task index.
+    private let failure = Mutex<(task: Int, error: ExecutionError)?>(nil)
+    private let failed = Atomic<Bool>(false)
+
+    /// Creates an execution: allocates the arena and loads every leaf's
+    /// value (an input's default) and a cotangent of ones.
+    public init(plan: Plan<Element>) {
+        self.plan = plan
+        arena = AlignedBuffer(count: plan.arenaCount)
+        for leaf in plan.leaves {
+            if let value = plan.graph.value(of: leaf) { store(value.scalars, at: plan.valueOffset[leaf]) }
+        }
+        let n = plan.graph.shape(of: plan.graph.output).count
+        arena.region(plan.cotangentOffset, n).update(repeating: 1)
+    }
+
+    private func store(_ scalars: [Element], at offset: Int) {
+        _ = arena.region(offset, scalars.count).update(fromContentsOf: scalars)
+    }
+
+    /// Sets the value of an input or parameter for the following runs.
+    ///
+    /// - Throws: ``GraphError`` for an unknown name, a node that is not an
+    ///   input or parameter, or a value of the wrong shape.
+    public func setInput(_ name: String, _ value: Tensor<Element>) throws {
+        guard let node = plan.graph.node(named: name) else {
+            throw GraphError.unknownName(name, referencedBy: "inputs")
+        }
+        guard plan.graph.op(of: node).isDifferentiableLeaf else { throw GraphError.notAnInput(node: name) }
+        guard value.shape == plan.graph.shape(of: node) else {
+            throw GraphError.shapeMismatch(
+                node: name, message: "fed a value of shape \(value.shape), the input has shape \(plan.graph.shape(of: node))")
+        }
+        store(value.scalars, at: plan.valueOffset[node])
+    }
+
+    /// Sets the cotangent the backward pass starts from (ones by default):
+    /// the gradients become the vector-Jacobian product `cotangentᵀ · ∂ω/∂x`.
+    ///
+    /// - Throws: ``ExecutionError/cotangentShape(expected:got:)``.
+    public func setCotangent(_ cotangent: Tensor<Element>) throws {
+        let shape = plan.graph.shape(of: plan.graph.output)
+        guard cotangent.shape == shape else { throw ExecutionError.cotangentShape(expected: shape, got: cotangent.shape) }
+        store(cotangent.scalars, at: plan.cotangentOffset)
+    }
+
+    /// Runs the forward pass and, if the plan has one, the backward pass.
+    ///
+    /// - Parameter runtime: The runtime whose workers run the pass.
+    /// - Throws: ``ExecutionError`` for invalid labels, failing custom ops,
+    ///   and ``ExecutionError/alreadyRunning``. After a failure the values
+    ///   and gradients are unspecified until the next successful run.
+    public func run(on runtime: Runtime = .shared) throws {
+        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            throw ExecutionError.alreadyRunning
+        }
+        defer { running.store(false, ordering: .releasing) }
+        failed.store(false, ordering: .relaxed)
+        failure.withLock { $0 = nil }
+        runtime.run(pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel) { t in
+            runTask(t)
+        }
+        if let (_, error) = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func runTask(_ t: Int) {
+        if failed.load(ordering: .relaxed) { return }
+        let p = plan
+        for k in p.taskStart[t]..<p.taskStart[t + 1] {
+            let item = p.items[k]
+            do throws(KernelFailure) {
+                try runItem(item)
+            } catch {
+                let node = p.graph.name(of: Int(item.node))
+                let described: ExecutionError
+                switch error {
+                case .invalidLabel(let index, let value, let classes):
+                    described = .invalidLabel(node: node, index: index, value: value, classes: classes)
+                case .custom(let e): described = e.at(node: node)
+                }
+                failure.withLock { current in
+                    if current == nil || current!.task > t { current = (t, described) }
+                }
+                failed.store(true, ordering: .relaxed)
+                return
+            }
+        }
+    }
+
+    @inline(__always)
+    private func io(_ j: Int) -> KernelIO<Element> {
+        let p = plan
+        let aux = p.auxOffset[j]
+        return KernelIO(
+            values: arena.base, parentOffsets: p.parentValueOffsets.pointer + p.parentStart[j],
+            parentCount: p.parentStart[j + 1] - p.parentStart[j], outOffset: p.valueOffset[j],
+            aux: aux >= 0 ? arena.base + aux : nil)
+    }
+
+    private func runItem(_ item: WorkItem) throws(KernelFailure) {
+        let p = plan
+        let base = arena.base
+        let j = Int(item.node)
+        let range = item.lo..<item.hi
+        switch item.kind {
+        case .forward:
+            try p.kernels[j].forward(io(j), range, useBLAS: false)
+        case .vjp:
+            let target = VJPTarget(g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest, accumulate: item.accumulate)
+            p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: false)
+        case .customVJP:
+            let results = try p.kernels[j].customVJP(io(j), g: UnsafePointer(base + p.gradientOffset[j]))
+            for (k, result) in results.enumerated() {
+                let e = p.parentStart[j] + k
+                let dest = p.edgeDest[e]
+                guard dest >= 0 else { continue }
+                let n = p.graph.shape(of: p.graph.parents(of: j)[p.parentStart[j] + k]).count
+                let out = base + dest
+                if let result {
+                    if p.edgeAccumulate[e] {
+                        for i in 0..<n { out[i] += result.scalars[i] }
+                    } else {
+                        for i in 0..<n { out[i] = result.scalars[i] }
+                    }
+                } else if !p.edgeAccumulate[e] {
+                    out.update(repeating: 0, count: n)
+                }
+            }
+        case .join:
+            // Note [Determinism]
+            // Contributions to one gradient from one level are never added
+            // concurrently: each edge's VJP writes its own partial buffer, and
+            // here one chunk per range of the gradient adds the partials in
+            // the plan's fixed edge order (child id, then argument), then adds
+            // that to what earlier levels left. Chunk boundaries, edge order
+            // and level order are functions of the graph and the plan options
+            // only, and every kernel computes each destination element whole
+            // within one chunk with a fixed loop order — so the bits of every
+            // value and gradient are the same for any thread count and any
+            // claiming order. No atomics or locks touch gradient data.
+            let out = base + item.dest
+            let first = Int(item.sourceStart)
+            let sources = p.joinSources.pointer + first
+            for i in range {
+                var sum = base[sources[0] + i]
+                for s in 1..<Int(item.sourceCount) { sum += base[sources[s] + i] }
+                out[i] = item.accumulate ? out[i] + sum : sum
+            }
+        case .seed:
+            (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
+        case .zero:
+            (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
+        }
+    }
+
+    // MARK: Reading results
+
+    /// The output's value after the last run.
+    public var output: Tensor<Element> { value(of: plan.graph.output)! }
+
+    /// A node's value after the last run, if the plan keeps it (leaves and
+    /// the output always; intermediate buffers may be reused).
+    public func value(of node: NodeID) -> Tensor<Element>? {
+        let offset = plan.valueOffset[node]
+        guard offset >= 0 else { return nil }
+        let shape = plan.graph.shape(of: node)
+        return Tensor(uncheckedShape: shape, scalars: Array(arena.region(offset, shape.count)))
+    }
+
+    /// The gradient of the output with respect to an input or parameter
+    /// after the last run (zeros for an input the output does not depend on);
+    /// `nil` for other names.
+    public func gradient(of name: String) -> Tensor<Element>? {
+        guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf else { return nil }
+        let shape = plan.graph.shape(of: node)
+        let offset = plan.gradientOffset[node]
+        guard offset >= 0 else { return .zeros(shape) }
+        return Tensor(uncheckedShape: shape, scalars: Array(arena.region(offset, shape.count)))
+    }
+
+    /// All input and parameter gradients by name.
+    public var gradients: [String: Tensor<Element>] {
+        var result: [String: Tensor<Element>] = [:]
+        for i in plan.graph.inputs { result[plan.graph.name(of: i)] = gradient(of: plan.graph.name(of: i)) }
+        return result
+    }
+
+    /// Reads a gradient in place, without copying (allocation-free).
+    public func withGradient<R>(of name: String, _ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
+        guard let node = plan.graph.node(named: name), plan.gradientOffset[node] >= 0 else { return nil }
+        return try body(UnsafeBufferPointer(arena.region(plan.gradientOffset[node], plan.graph.shape(of: node).count)))
+    }
+}

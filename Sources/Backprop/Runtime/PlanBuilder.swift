@@ -1,0 +1,401 @@
+// Note [Memory reuse]
+// Every buffer the plan needs (node values, gradients, partial buffers for
+// joins, max's scratch) gets a lifetime on a timeline of work items: items
+// of a serial phase run one after another, so each gets its own time; items
+// of a parallel phase may run at once, so they share the phase's time. A
+// buffer lives from the first to the last item that touches it. Buffers
+// whose lifetimes do not overlap (one dies strictly before the other is
+// born) share arena space: the layout walks buffers in birth order, returns
+// dead ones to free lists by exact size, and reuses them before bumping the
+// arena. Values that a VJP reads stay alive into the backward pass; values
+// no VJP reads (an add's operands, say) are recycled as soon as their last
+// forward reader is done. Leaves, the output, the cotangent and input
+// gradients are permanent: callers read and write them between runs.
+
+/// Builds a ``Plan``'s tables. A value type used once per compile.
+struct PlanBuilder<T: TensorElement> {
+    let graph: Graph<T>
+    let options: PlanOptions
+
+    // Results.
+    var kernels: [NodeKernel] = []
+    var valueOffset: [Int] = []
+    var gradientOffset: [Int] = []
+    var auxOffset: [Int] = []
+    var parentValueOffsets: [Int] = []
+    var edgeDest: [Int] = []
+    var edgeAccumulate: [Bool] = []
+    var cotangentOffset = -1
+    var arenaCount = 0
+    var items: [WorkItem] = []
+    var joinSources: [Int] = []
+    var taskStart: [Int] = [0]
+    var phaseStart: [Int] = [0]
+    var forwardPhaseCount = 0
+    var leaves: [NodeID] = []
+    var statistics = PlanStatistics()
+
+    // Buffers: size, first and last time touched (permanent: whole run).
+    private var bufferSize: [Int] = []
+    private var bufferBirth: [Int] = []
+    private var bufferDeath: [Int] = []
+    private var valueBuffer: [Int] = []
+    private var gradientBuffer: [Int] = []
+    private var auxBuffer: [Int] = []
+    /// Per item, the timeline position it runs at.
+    private var itemTime: [Int] = []
+    private var time = 0
+    /// Whether the last phase is a serial one that can take more items.
+    private var serialOpen = false
+
+    init(graph: Graph<T>, options: PlanOptions) {
+        self.graph = graph
+        self.options = options
+    }
+
+    private var permanent: Int { Int.max }
+
+    private mutating func newBuffer(_ size: Int, permanent: Bool = false) -> Int {
+        bufferSize.append(size)
+        bufferBirth.append(permanent ? -1 : Int.max)
+        bufferDeath.append(permanent ? Int.max : -1)
+        return bufferSize.count - 1
+    }
+
+    private mutating func touch(_ buffer: Int, _ t: Int) {
+        bufferBirth[buffer] = Swift.min(bufferBirth[buffer], t)
+        bufferDeath[buffer] = Swift.max(bufferDeath[buffer], t)
+    }
+
+    mutating func build() {
+        let n = graph.count
+        let table = graph.table
+        let cone = graph.isInOutputCone
+        kernels = (0..<n).map { i in
+            cone[i]
+                ? NodeKernel(graph.op(of: i), inputs: graph.parents(of: i).map { graph.shape(of: $0) }, output: graph.shape(of: i))
+                : .leaf
+        }
+        // Which nodes need a gradient: on a path from an input or parameter.
+        var requiresGradient = [Bool](repeating: false, count: n)
+        if options.gradients {
+            for i in graph.topologicalOrder where cone[i] {
+                if graph.op(of: i).isDifferentiableLeaf {
+                    requiresGradient[i] = true
+                } else {
+                    for (k, p) in graph.parents(of: i).enumerated() where requiresGradient[p] && kernels[i].hasGradient(slot: k) {
+                        requiresGradient[i] = true
+                    }
+                }
+            }
+        }
+
+        // Buffers for values, gradients and scratch.
+        valueBuffer = [Int](repeating: -1, count: n)
+        gradientBuffer = [Int](repeating: -1, count: n)
+        auxBuffer = [Int](repeating: -1, count: n)
+        for i in 0..<n {
+            let op = graph.op(of: i)
+            let count = graph.shape(of: i).count
+            if op.isLeaf && (cone[i] || op.isDifferentiableLeaf) {
+                valueBuffer[i] = newBuffer(count, permanent: true)
+                leaves.append(i)
+            } else if cone[i] {
+                valueBuffer[i] = newBuffer(count, permanent: i == graph.output)
+            }
+            if requiresGradient[i] {
+                gradientBuffer[i] = newBuffer(count, permanent: op.isDifferentiableLeaf)
+            }
+            if cone[i] && kernels[i].needsAux { auxBuffer[i] = newBuffer(count) }
+        }
+        let cotangentBuffer = newBuffer(graph.shape(of: graph.output).count, permanent: true)
+
+        // Levels of the nodes that compute something.
+        var byLevel: [[NodeID]] = []
+        for level in graph.levels.dropFirst() {
+            let nodes = level.filter { cone[$0] && !graph.op(of: $0).isLeaf }
+            if !nodes.isEmpty { byLevel.append(nodes) }
+        }
+        statistics.levels = byLevel.count
+
+        // Forward.
+        for level in byLevel {
+            var block: [WorkItem] = []
+            var costs: [Int] = []
+            for i in level {
+                let (units, cost) = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count)
+                for r in chunks(units: units, cost: cost) {
+                    block.append(WorkItem(kind: .forward, node: Int32(i), slot: 0, accumulate: false, lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[i], sourceStart: 0, sourceCount: 0))
+                    costs.append(r.count * cost)
+                }
+            }
+            schedule(block, costs)
+        }
+        closeSerial()
+        forwardPhaseCount = phaseStart.count - 1
+
+        // Backward.
+        edgeDest = [Int](repeating: -1, count: table.parentList.count)
+        edgeAccumulate = [Bool](repeating: false, count: table.parentList.count)
+        if options.gradients && requiresGradient[graph.output] {
+            var received = [Bool](repeating: false, count: n)
+            received[graph.output] = true
+            var levelPlans: [(vjp: [WorkItem], vjpCosts: [Int], joins: [WorkItem], joinCosts: [Int])] = []
+            var pendingSources: [[Int]] = []
+            for level in byLevel.reversed() {
+                // The edges of this level into each parent, in (child, slot) order.
+                var edgesInto: [NodeID: [Int]] = [:]
+                var parentsInOrder: [NodeID] = []
+                for j in level where requiresGradient[j] {
+                    for (k, p) in graph.parents(of: j).enumerated() where requiresGradient[p] && kernels[j].hasGradient(slot: k) {
+                        if edgesInto[p] == nil { parentsInOrder.append(p) }
+                        edgesInto[p, default: []].append(table.parentStart[j] + k)
+                    }
+                }
+                var joins: [WorkItem] = []
+                var joinCosts: [Int] = []
+                for p in parentsInOrder {
+                    let edges = edgesInto[p]!
+                    let count = graph.shape(of: p).count
+                    if edges.count == 1 {
+                        edgeDest[edges[0]] = gradientBuffer[p]
+                        edgeAccumulate[edges[0]] = received[p]
+                    } else {
+                        var sources: [Int] = []
+                        for e in edges {
+                            let partial = newBuffer(count)
+                            edgeDest[e] = partial
+                            sources.append(partial)
+                        }
+                        statistics.partialEdges += edges.count
+                        for r in chunks(units: count, cost: edges.count) {
+                            joins.append(WorkItem(kind: .join, node: Int32(p), slot: 0, accumulate: received[p], lo: r.lowerBound, hi: r.upperBound, dest: gradientBuffer[p], sourceStart: Int32(pendingSources.count), sourceCount: Int32(edges.count)))
+                            joinCosts.append(r.count * edges.count)
+                        }
+                        pendingSources.append(sources)
+                    }
+                    received[p] = true
+                }
+                var vjp: [WorkItem] = []
+                var vjpCosts: [Int] = []
+                for j in level where requiresGradient[j] {
+                    if case .custom = kernels[j] {
+                        if graph.parents(of: j).indices.contains(where: { edgeDest[table.parentStart[j] + $0] >= 0 }) {
+                            vjp.append(WorkItem(kind: .customVJP, node: Int32(j), slot: 0, accumulate: false, lo: 0, hi: 1, dest: -1, sourceStart: 0, sourceCount: 0))
+                            vjpCosts.append(kernels[j].vjpUnits(slot: 0, inputCount: graph.shape(of: j).count).cost)
+                        }
+                        continue
+                    }
+                    for (k, p) in graph.parents(of: j).enumerated() where edgeDest[table.parentStart[j] + k] >= 0 {
+                        let e = table.parentStart[j] + k
+                        let (units, cost) = kernels[j].vjpUnits(slot: k, inputCount: graph.shape(of: p).count)
+                        for r in chunks(units: units, cost: cost) {
+                            vjp.append(WorkItem(kind: .vjp, node: Int32(j), slot: Int32(k), accumulate: edgeAccumulate[e], lo: r.lowerBound, hi: r.upperBound, dest: edgeDest[e], sourceStart: 0, sourceCount: 0))
+                            vjpCosts.append(r.count * cost)
+                        }
+                    }
+                }
+                levelPlans.append((vjp, vjpCosts, joins, joinCosts))
+            }
+            // Seed the output's gradient; zero the gradients nothing flows into.
+            var start = [WorkItem(kind: .seed, node: Int32(graph.output), slot: 0, accumulate: false, lo: 0, hi: graph.shape(of: graph.output).count, dest: gradientBuffer[graph.output], sourceStart: 0, sourceCount: 0)]
+            for i in 0..<n where requiresGradient[i] && !received[i] {
+                start.append(WorkItem(kind: .zero, node: Int32(i), slot: 0, accumulate: false, lo: 0, hi: graph.shape(of: i).count, dest: gradientBuffer[i], sourceStart: 0, sourceCount: 0))
+            }
+            schedule(start, start.map { _ in 0 })
+            for plan in levelPlans {
+                let vjpCost = plan.vjpCosts.reduce(0, +), joinCost = plan.joinCosts.reduce(0, +)
+                if vjpCost + joinCost < options.inlineThreshold {
+                    schedule(plan.vjp + plan.joins, plan.vjpCosts + plan.joinCosts)
+                } else {
+                    schedule(plan.vjp, plan.vjpCosts)
+                    if !plan.joins.isEmpty { schedule(plan.joins, plan.joinCosts, forceSerial: joinCost < options.inlineThreshold) }
+                }
+            }
+            closeSerial()
+            // Join sources in item order.
+            for k in items.indices where items[k].kind == .join {
+                let sources = pendingSources[Int(items[k].sourceStart)]
+                items[k].sourceStart = Int32(joinSources.count)
+                joinSources.append(contentsOf: sources)
+            }
+        }
+
+        // Lifetimes: every item touches what it reads and writes.
+        for (k, item) in items.enumerated() {
+            let t = itemTime[k]
+            let j = Int(item.node)
+            switch item.kind {
+            case .forward:
+                touch(valueBuffer[j], t)
+                for p in graph.parents(of: j) { touch(valueBuffer[p], t) }
+                if auxBuffer[j] >= 0 { touch(auxBuffer[j], t) }
+            case .vjp, .customVJP:
+                touch(gradientBuffer[j], t)
+                let reads = kernels[j].vjpReads
+                if reads.output { touch(valueBuffer[j], t) }
+                if reads.inputs { for p in graph.parents(of: j) { touch(valueBuffer[p], t) } }
+                if auxBuffer[j] >= 0 { touch(auxBuffer[j], t) }
+                if item.kind == .vjp {
+                    touch(item.dest, t)
+                } else {
+                    for e in table.parentStart[j]..<table.parentStart[j + 1] where edgeDest[e] >= 0 { touch(edgeDest[e], t) }
+                }
+            case .join:
+                touch(item.dest, t)
+                for s in joinSources[Int(item.sourceStart)..<Int(item.sourceStart + item.sourceCount)] { touch(s, t) }
+            case .seed:
+                touch(item.dest, t)
+                touch(cotangentBuffer, t)
+            case .zero:
+                touch(item.dest, t)
+            }
+        }
+
+        // Layout, then buffer ids become offsets.
+        let offset = layout()
+        func at(_ buffer: Int) -> Int { buffer < 0 ? -1 : offset[buffer] }
+        valueOffset = valueBuffer.map(at)
+        gradientOffset = gradientBuffer.map(at)
+        auxOffset = auxBuffer.map(at)
+        parentValueOffsets = table.parentList.map { valueOffset[$0] }
+        edgeDest = edgeDest.map(at)
+        cotangentOffset = offset[cotangentBuffer]
+        for k in items.indices where items[k].dest >= 0 { items[k].dest = offset[items[k].dest] }
+        joinSources = joinSources.map(at)
+
+        statistics.forwardPhases = forwardPhaseCount
+        statistics.backwardPhases = phaseStart.count - 1 - forwardPhaseCount
+        statistics.tasks = taskStart.count - 1
+        statistics.items = items.count
+    }
+
+    /// Splits `units` into chunks of about `options.grain` cost; boundaries
+    /// fall on multiples of 16 units when chunks are that large.
+    private func chunks(units: Int, cost: Int) -> [Range<Int>] {
+        guard units > 0 else { return [] }
+        let total = units * Swift.max(1, cost)
+        let count = Swift.min(units, options.maxChunksPerNode, Swift.max(1, (total + options.grain - 1) / options.grain))
+        if count == 1 { return [0..<units] }
+        let align = units / count >= 16 ? 16 : 1
+        var bounds = (0...count).map { c in c == count ? units : (units * c / count) / align * align }
+        bounds = bounds.enumerated().filter { $0.offset == 0 || $0.element > 0 }.map(\.element)
+        var result: [Range<Int>] = []
+        for c in 0..<(bounds.count - 1) where bounds[c] < bounds[c + 1] { result.append(bounds[c]..<bounds[c + 1]) }
+        return result
+    }
+
+    /// Appends a block of items: to the open serial phase when the block is
+    /// cheap, else as a parallel phase whose tasks pack items up to the grain.
+    private mutating func schedule(_ block: [WorkItem], _ costs: [Int], forceSerial: Bool = false) {
+        guard !block.isEmpty else { return }
+        let total = costs.reduce(0, +)
+        if forceSerial || total < options.inlineThreshold || block.count == 1 {
+            if !serialOpen {
+                serialOpen = true
+                statistics.serialPhases += 1
+            }
+            statistics.serialLevels += 1
+            for item in block {
+                items.append(item)
+                itemTime.append(time)
+                time += 1
+            }
+            return
+        }
+        closeSerial()
+        var acc = 0
+        for (item, cost) in zip(block, costs) {
+            items.append(item)
+            itemTime.append(time)
+            acc += cost
+            if acc >= options.grain {
+                taskStart.append(items.count)
+                acc = 0
+            }
+        }
+        if taskStart.last! != items.count { taskStart.append(items.count) }
+        phaseStart.append(taskStart.count - 1)
+        time += 1
+    }
+
+    /// Ends the open serial phase: its items form one task.
+    private mutating func closeSerial() {
+        guard serialOpen else { return }
+        serialOpen = false
+        taskStart.append(items.count)
+        phaseStart.append(taskStart.count - 1)
+    }
+
+    /// Assigns arena offsets (see Note [Memory reuse]).
+    private mutating func layout() -> [Int] {
+        let count = bufferSize.count
+        var offset = [Int](repeating: -1, count: count)
+        func rounded(_ size: Int) -> Int { (size + 15) / 16 * 16 }
+        var bump = 0
+        var unshared = 0
+        // Permanent buffers first, then the rest in birth order.
+        var order = (0..<count).filter { bufferDeath[$0] >= 0 }
+        order.sort { (bufferBirth[$0], $0) < (bufferBirth[$1], $1) }
+        var free: [Int: [Int]] = [:]
+        var heap = MinHeap()  // live buffers by death time
+        for b in order {
+            let size = rounded(bufferSize[b])
+            unshared += size
+            while let top = heap.peek, top.key < bufferBirth[b] {
+                heap.pop()
+                free[rounded(bufferSize[top.value]), default: []].append(offset[top.value])
+            }
+            if let reused = free[size]?.popLast() {
+                offset[b] = reused
+            } else {
+                offset[b] = bump
+                bump += size
+            }
+            if bufferDeath[b] != Int.max { heap.push(key: bufferDeath[b], value: b) }
+        }
+        arenaCount = bump
+        statistics.arenaElements = bump
+        statistics.unsharedElements = unshared
+        return offset
+    }
+}
+
+/// A binary min-heap of (key, value) pairs.
+struct MinHeap {
+    private var keys: [Int] = []
+    private var values: [Int] = []
+
+    var peek: (key: Int, value: Int)? { keys.isEmpty ? nil : (keys[0], values[0]) }
+
+    mutating func push(key: Int, value: Int) {
+        keys.append(key)
+        values.append(value)
+        var i = keys.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard keys[i] < keys[parent] else { break }
+            keys.swapAt(i, parent)
+            values.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() {
+        keys.swapAt(0, keys.count - 1)
+        values.swapAt(0, values.count - 1)
+        keys.removeLast()
+        values.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < keys.count && keys[l] < keys[m] { m = l }
+            if r < keys.count && keys[r] < keys[m] { m = r }
+            if m == i { break }
+            keys.swapAt(i, m)
+            values.swapAt(i, m)
+            i = m
+        }
+    }
+}

@@ -1,0 +1,138 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Owns the thread budget and runs plans' passes on Dispatch. Create one
+/// and share it (``shared`` is one sized to the machine); it holds no
+/// threads of its own between runs.
+///
+/// ```swift
+/// let runtime = Runtime(threads: 4)
+/// try execution.run(on: runtime)
+/// ```
+public final class Runtime: Sendable {
+    /// The number of workers a pass uses (the caller's thread is one of them).
+    public let threads: Int
+
+    /// A runtime with the default thread count: `BACKPROP_THREADS` when set
+    /// to a positive integer, else the number of active cores.
+    public static let shared = Runtime()
+
+    /// Creates a runtime.
+    ///
+    /// - Parameter threads: Workers per pass; `nil` for the default (see
+    ///   ``shared``). Values below 1 are treated as 1. More threads than
+    ///   cores are allowed: results are identical, only slower.
+    public init(threads: Int? = nil) {
+        if let threads {
+            self.threads = Swift.max(1, threads)
+        } else if let text = ProcessInfo.processInfo.environment["BACKPROP_THREADS"], let n = Int(text), n > 0 {
+            self.threads = n
+        } else {
+            self.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        }
+    }
+
+    /// Runs every phase of a pass: the tasks of a phase in any order and on
+    /// any worker, phases one after another.
+    ///
+    /// Note [Level barrier]
+    /// Workers are launched once per pass: one `concurrentPerform` whose
+    /// iterations are long-lived workers walking all phases. Within a phase
+    /// they claim tasks from a shared counter; whoever completes the last
+    /// task publishes the next phase. Waiting workers spin briefly (a
+    /// hand-off costs ~0.1 µs), then yield, then park on a condition
+    /// variable, so an idle pass burns no core. Because tasks are claimed,
+    /// not assigned, a worker that Dispatch starts late — or never, when
+    /// there are more workers than cores — blocks nobody: the pass finishes
+    /// with whichever workers turned up.
+    func run(_ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool, task: (Int) -> Void) {
+        guard phases > 0 else { return }
+        pass.reset()
+        if !parallel || threads == 1 {
+            for t in 0..<phaseStart[phases] { task(t) }
+            return
+        }
+        withoutActuallyEscaping(task) { task in
+            // The closure writes only the disjoint regions the plan assigns
+            // to each task, and the pass ends before it returns.
+            let shared = UncheckedSendable(task)
+            DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                pass.work(phaseStart: phaseStart.pointer, phases: phases, task: shared.value)
+            }
+        }
+    }
+}
+
+/// A value handed to other threads under a guarantee the compiler cannot
+/// check (stated where it is used).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// The scheduler's shared state for one execution's passes, reused run
+/// after run (nothing is allocated per pass).
+final class PassState: Sendable {
+    /// High 32 bits: the phase; low 32 bits: the next unclaimed task.
+    private let claim = Atomic<UInt64>(0)
+    /// High 32 bits: the phase; low 32 bits: tasks completed.
+    private let done = Atomic<UInt64>(0)
+    /// The phase now running.
+    private let phase = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let condition = NSCondition()
+
+    /// Spins before yielding, and yields before parking.
+    private static let spins = 2_000, yields = 200
+
+    func reset() {
+        claim.store(0, ordering: .relaxed)
+        done.store(0, ordering: .relaxed)
+        phase.store(0, ordering: .sequentiallyConsistent)
+    }
+
+    func work(phaseStart: UnsafePointer<Int>, phases: Int, task: (Int) -> Void) {
+        var p = phase.load(ordering: .acquiring)
+        while p < phases {
+            let first = phaseStart[p]
+            let count = phaseStart[p + 1] - first
+            while true {
+                let v = claim.load(ordering: .relaxed)
+                guard Int(v >> 32) == p, Int(v & 0xFFFF_FFFF) < count else { break }
+                guard claim.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged else { continue }
+                task(first + Int(v & 0xFFFF_FFFF))
+                let before = done.add(1, ordering: .acquiringAndReleasing).oldValue
+                if Int(before & 0xFFFF_FFFF) + 1 == count { advance(from: p) }
+            }
+            p = waitForPhase(after: p)
+        }
+    }
+
+    /// Called by the worker that completed phase p's last task.
+    private func advance(from p: Int) {
+        let next = UInt64(p + 1) << 32
+        done.store(next, ordering: .relaxed)
+        claim.store(next, ordering: .relaxed)
+        phase.store(p + 1, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            condition.lock()
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    private func waitForPhase(after p: Int) -> Int {
+        for i in 0..<(Self.spins + Self.yields) {
+            let q = phase.load(ordering: .acquiring)
+            if q > p { return q }
+            if i >= Self.spins { sched_yield() }
+        }
+        sleepers.add(1, ordering: .sequentiallyConsistent)
+        condition.lock()
+        while phase.load(ordering: .sequentiallyConsistent) <= p { condition.wait() }
+        condition.unlock()
+        sleepers.subtract(1, ordering: .sequentiallyConsistent)
+        return phase.load(ordering: .acquiring)
+    }
+}

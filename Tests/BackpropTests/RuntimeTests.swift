@@ -1,0 +1,76 @@
+import Testing
+
+@testable import Backprop
+
+/// Runs a plan at several thread counts and repeats; returns the output and
+/// gradients of the first run, after checking every other run is bitwise equal.
+func runEverywhere<T>(
+    _ graph: Graph<T>, options: PlanOptions = PlanOptions(), threads: [Int] = [1, 2, 3, 4, 8], repeats: Int = 3
+) throws -> (output: Tensor<T>, gradients: [String: Tensor<T>]) {
+    let plan = Plan(graph, options: options)
+    var first: (Tensor<T>, [String: Tensor<T>])?
+    for n in threads {
+        let runtime = Runtime(threads: n)
+        let execution = Execution(plan: plan)
+        for _ in 0..<repeats {
+            try execution.run(on: runtime)
+            let result = (execution.output, execution.gradients)
+            if let first {
+                #expect(result.0.isBitwiseEqual(to: first.0), "output differs at \(n) threads")
+                for (name, g) in first.1 {
+                    #expect(result.1[name]!.isBitwiseEqual(to: g), "gradient of \(name) differs at \(n) threads")
+                }
+            } else {
+                first = result
+            }
+        }
+    }
+    return first!
+}
+
+func expectMatchesReference<T>(_ graph: Graph<T>, _ result: (output: Tensor<T>, gradients: [String: Tensor<T>]), tolerance: T) throws {
+    let reference = try ReferenceExecutor().gradients(graph)
+    #expect(result.output.isApproximatelyEqual(to: reference.output, relativeTolerance: tolerance, absoluteTolerance: tolerance))
+    for (name, g) in reference.gradients {
+        #expect(result.gradients[name]!.isApproximatelyEqual(to: g, relativeTolerance: tolerance, absoluteTolerance: tolerance),
+                "\(name): \(result.gradients[name]!) vs \(g)")
+    }
+}
+
+@Suite struct RuntimeTests {
+    @Test func lectureExampleThroughAPlan() throws {
+        let b = GraphBuilder<Double>()
+        let x = b.input("x", 1.0), y = b.input("y", 2.0)
+        let graph = try b.build(output: (x + y) * x * y.pow(2))
+        let result = try runEverywhere(graph)
+        #expect(result.output.scalar == 12)
+        #expect(result.gradients["x"]?.scalar == 16)
+        #expect(result.gradients["y"]?.scalar == 16)
+    }
+
+    /// Small grain and threshold force chunked parallel phases even on small graphs.
+    static let fineOptions = PlanOptions(grain: 8, inlineThreshold: 16, maxChunksPerNode: 7)
+
+    @Test(arguments: [1, 2, 3, 4, 5, 6] as [UInt64])
+    func randomTensorGraphsMatchTheReference(seed: UInt64) throws {
+        var gen = RandomGraph(seed: seed)
+        let graph = try gen.tensor(Double.self, steps: 40)
+        for options in [PlanOptions(), Self.fineOptions] {
+            let result = try runEverywhere(graph, options: options)
+            try expectMatchesReference(graph, result, tolerance: 1e-9)
+        }
+        var genF = RandomGraph(seed: seed)
+        let graphF = try genF.tensor(Float.self, steps: 40)
+        try expectMatchesReference(graphF, try runEverywhere(graphF, options: Self.fineOptions), tolerance: 1e-3)
+    }
+
+    @Test(arguments: [11, 12, 13] as [UInt64])
+    func randomScalarGraphsMatchTheReference(seed: UInt64) throws {
+        var gen = RandomGraph(seed: seed)
+        let graph = try gen.scalar(Double.self, nodes: 400)
+        for options in [PlanOptions(), Self.fineOptions] {
+            let result = try runEverywhere(graph, options: options, repeats: 20)
+            try expectMatchesReference(graph, result, tolerance: 1e-9)
+        }
+    }
+}
