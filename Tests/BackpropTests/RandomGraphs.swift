@@ -13,7 +13,9 @@ struct RandomGraph {
     }
 
     /// A scalar graph of about `nodes` nodes (the S1 shape: unary and binary ops on scalars).
-    mutating func scalar<T: TensorElement>(_: T.Type, nodes: Int, inputs: Int = 8) throws -> Graph<T> {
+    mutating func scalar<T: TensorElement>(_: T.Type, nodes: Int, inputs: Int = 8) throws -> Graph<
+        T
+    > {
         let b = GraphBuilder<T>()
         var pool = (0..<inputs).map { b.input("x\($0)", Tensor(T(rng.uniform(-1, 1)))) }
         var used = Set<Int>()

@@ -5,7 +5,8 @@ import Testing
 /// Runs a plan at several thread counts and repeats; returns the output and
 /// gradients of the first run, after checking every other run is bitwise equal.
 func runEverywhere<T>(
-    _ graph: Graph<T>, options: PlanOptions = PlanOptions(), threads: [Int] = [1, 2, 3, 4, 8], repeats: Int = 3
+    _ graph: Graph<T>, options: PlanOptions = PlanOptions(), threads: [Int] = [1, 2, 3, 4, 8],
+    repeats: Int = 3
 ) throws -> (output: Tensor<T>, gradients: [String: Tensor<T>]) {
     let plan = Plan(graph, options: options)
     var first: (Tensor<T>, [String: Tensor<T>])?
@@ -18,7 +19,9 @@ func runEverywhere<T>(
             if let first {
                 #expect(result.0.isBitwiseEqual(to: first.0), "output differs at \(n) threads")
                 for (name, g) in first.1 {
-                    #expect(result.1[name]!.isBitwiseEqual(to: g), "gradient of \(name) differs at \(n) threads")
+                    #expect(
+                        result.1[name]!.isBitwiseEqual(to: g),
+                        "gradient of \(name) differs at \(n) threads")
                 }
             } else {
                 first = result
@@ -28,12 +31,18 @@ func runEverywhere<T>(
     return first!
 }
 
-func expectMatchesReference<T>(_ graph: Graph<T>, _ result: (output: Tensor<T>, gradients: [String: Tensor<T>]), tolerance: T) throws {
+func expectMatchesReference<T>(
+    _ graph: Graph<T>, _ result: (output: Tensor<T>, gradients: [String: Tensor<T>]), tolerance: T
+) throws {
     let reference = try ReferenceExecutor().gradients(graph)
-    #expect(result.output.isApproximatelyEqual(to: reference.output, relativeTolerance: tolerance, absoluteTolerance: tolerance))
+    #expect(
+        result.output.isApproximatelyEqual(
+            to: reference.output, relativeTolerance: tolerance, absoluteTolerance: tolerance))
     for (name, g) in reference.gradients {
-        #expect(result.gradients[name]!.isApproximatelyEqual(to: g, relativeTolerance: tolerance, absoluteTolerance: tolerance),
-                "\(name): \(result.gradients[name]!) vs \(g)")
+        #expect(
+            result.gradients[name]!.isApproximatelyEqual(
+                to: g, relativeTolerance: tolerance, absoluteTolerance: tolerance),
+            "\(name): \(result.gradients[name]!) vs \(g)")
     }
 }
 
@@ -61,7 +70,8 @@ func expectMatchesReference<T>(_ graph: Graph<T>, _ result: (output: Tensor<T>, 
         }
         var genF = RandomGraph(seed: seed)
         let graphF = try genF.tensor(Float.self, steps: 40)
-        try expectMatchesReference(graphF, try runEverywhere(graphF, options: Self.fineOptions), tolerance: 1e-3)
+        try expectMatchesReference(
+            graphF, try runEverywhere(graphF, options: Self.fineOptions), tolerance: 1e-3)
     }
 
     @Test(arguments: [11, 12, 13] as [UInt64])

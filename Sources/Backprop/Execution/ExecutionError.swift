@@ -35,9 +35,11 @@ extension ExecutionError {
     /// The same error, attributed to `node` (kernels do not know node names).
     func at(node: String) -> ExecutionError {
         switch self {
-        case .invalidLabel(_, let i, let v, let c): .invalidLabel(node: node, index: i, value: v, classes: c)
+        case .invalidLabel(_, let i, let v, let c):
+            .invalidLabel(node: node, index: i, value: v, classes: c)
         case .customOpFailed(_, let op, let m): .customOpFailed(node: node, op: op, message: m)
-        case .invalidCustomOpResult(_, let op, let m): .invalidCustomOpResult(node: node, op: op, message: m)
+        case .invalidCustomOpResult(_, let op, let m):
+            .invalidCustomOpResult(node: node, op: op, message: m)
         case .invalidOrder, .cotangentShape, .alreadyRunning: self
         }
     }

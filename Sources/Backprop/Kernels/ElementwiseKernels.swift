@@ -20,7 +20,9 @@ enum ElementwiseKernels {
         }
     }
 
-    static func unaryVJP<T>(_ f: UnaryFunction, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+    static func unaryVJP<T>(
+        _ f: UnaryFunction, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
         let x = io.x(0), y = io.y, g = t.g
         switch f {
         case .neg: for e in r { t.store(e, -g[e]) }
@@ -34,7 +36,9 @@ enum ElementwiseKernels {
 
     // MARK: binary
 
-    static func binaryForward<T>(_ f: BinaryFunction, _ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
+    static func binaryForward<T>(
+        _ f: BinaryFunction, _ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>
+    ) {
         let x0 = io.x(0), x1 = io.x(1), y = io.y
         if b.same {
             switch f {
@@ -78,12 +82,18 @@ enum ElementwiseKernels {
         let otherStrides = slot == 0 ? b.sb : b.sa
         if summed.count == 1 && dims == b.out {
             // Same shape as the output: position e of both.
-            stridedLoop(b.out, r, b.out.strides, otherStrides) { e, og, oo in t.store(e, term(e, og, oo)) }
+            stridedLoop(b.out, r, b.out.strides, otherStrides) { e, og, oo in
+                t.store(e, term(e, og, oo))
+            }
             return
         }
         let gStrides = b.out.strides
         for e in r {
-            t.store(e, sumOverBroadcast(dims.index(of: e), summed, gStrides, otherStrides) { og, oo in term(e, og, oo) })
+            t.store(
+                e,
+                sumOverBroadcast(dims.index(of: e), summed, gStrides, otherStrides) { og, oo in
+                    term(e, og, oo)
+                })
         }
     }
 
@@ -91,7 +101,9 @@ enum ElementwiseKernels {
 
     static func sigmoidCrossEntropyForward<T>(_ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
         let z = io.x(0), target = io.x(1), y = io.y
-        stridedLoop(b.out, r, b.sa, b.sb) { k, oz, ot in y[k] = Losses.sigmoidCrossEntropy(z[oz], target[ot]) }
+        stridedLoop(b.out, r, b.sa, b.sb) { k, oz, ot in
+            y[k] = Losses.sigmoidCrossEntropy(z[oz], target[ot])
+        }
     }
 
     static func sigmoidCrossEntropyVJP<T>(

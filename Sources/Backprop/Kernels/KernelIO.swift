@@ -12,7 +12,9 @@ struct KernelIO<T: TensorElement> {
     let aux: UnsafeMutablePointer<T>?
 
     /// Parent k's value.
-    @inline(__always) func x(_ k: Int) -> UnsafePointer<T> { UnsafePointer(values + parentOffsets[k]) }
+    @inline(__always) func x(_ k: Int) -> UnsafePointer<T> {
+        UnsafePointer(values + parentOffsets[k])
+    }
     /// The node's value.
     @inline(__always) var y: UnsafeMutablePointer<T> { values + outOffset }
 }

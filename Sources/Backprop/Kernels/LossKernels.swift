@@ -8,7 +8,9 @@ enum LossKernels {
         ((l / view.inner) * view.length * view.inner + l % view.inner, view.inner)
     }
 
-    private static func logSumExp<T: TensorElement>(_ x: UnsafePointer<T>, _ base: Int, _ stride: Int, _ n: Int) -> T {
+    private static func logSumExp<T: TensorElement>(
+        _ x: UnsafePointer<T>, _ base: Int, _ stride: Int, _ n: Int
+    ) -> T {
         var m = -T.infinity
         for j in 0..<n { m = Swift.max(m, x[base + j * stride]) }
         if !m.isFinite { m = m.isNaN ? m : 0 }
@@ -29,7 +31,9 @@ enum LossKernels {
         }
     }
 
-    static func softmaxVJP<T>(_ view: AxisView, log: Bool, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+    static func softmaxVJP<T>(
+        _ view: AxisView, log: Bool, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
         let y = io.y, g = t.g
         for l in r {
             let (base, stride) = lane(view, l)
@@ -45,7 +49,9 @@ enum LossKernels {
         }
     }
 
-    static func crossEntropyForward<T>(classes: Int, _ io: KernelIO<T>, _ r: Range<Int>) throws(KernelFailure) {
+    static func crossEntropyForward<T>(classes: Int, _ io: KernelIO<T>, _ r: Range<Int>)
+        throws(KernelFailure)
+    {
         let z = io.x(0), labels = io.x(1), y = io.y
         for e in r {
             guard let c = Losses.classIndex(labels[e], classes: classes) else {
@@ -55,7 +61,9 @@ enum LossKernels {
         }
     }
 
-    static func crossEntropyVJP<T>(classes: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+    static func crossEntropyVJP<T>(
+        classes: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
         let z = io.x(0), labels = io.x(1), g = t.g
         for e in r {
             let c = Losses.classIndex(labels[e], classes: classes) ?? 0  // validated by the forward pass

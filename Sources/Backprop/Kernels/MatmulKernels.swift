@@ -21,7 +21,8 @@ enum MatmulKernels {
     }
 
     static func vjp<T>(
-        _ g: MatmulGeometry, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>, useBLAS: Bool
+        _ g: MatmulGeometry, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>,
+        useBLAS: Bool
     ) {
         let a = io.x(0), b = io.x(1), cot = t.g
         if slot == 0 {
@@ -63,7 +64,8 @@ enum MatmulKernels {
     /// Splits a range of flattened rows (batch-major, `rows` per batch) into
     /// runs within one batch: `body(batch, firstRow, rowCount)`.
     @inline(__always)
-    private static func forEachBatchRun(rows: Int, _ r: Range<Int>, _ body: (Int, Int, Int) -> Void) {
+    private static func forEachBatchRun(rows: Int, _ r: Range<Int>, _ body: (Int, Int, Int) -> Void)
+    {
         var k = r.lowerBound
         while k < r.upperBound {
             let batch = k / rows, row = k % rows

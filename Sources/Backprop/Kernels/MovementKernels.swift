@@ -13,19 +13,27 @@ enum MovementKernels {
     }
 
     /// out[e] = source[base + Σ index·strides].
-    static func gather<T>(_ gather: Gather, from source: UnsafePointer<T>, _ r: Range<Int>, _ put: (Int, T) -> Void) {
-        stridedLoop(gather.out, r, gather.strides, .zero) { k, o, _ in put(k, source[gather.base + o]) }
+    static func gather<T>(
+        _ gather: Gather, from source: UnsafePointer<T>, _ r: Range<Int>, _ put: (Int, T) -> Void
+    ) {
+        stridedLoop(gather.out, r, gather.strides, .zero) { k, o, _ in
+            put(k, source[gather.base + o])
+        }
     }
 
-    static func broadcastVJP<T>(summed: Dims4, input: Dims4, gStrides: SIMD4<Int>, _ t: VJPTarget<T>, _ r: Range<Int>) {
+    static func broadcastVJP<T>(
+        summed: Dims4, input: Dims4, gStrides: SIMD4<Int>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
         let g = t.g
         for e in r {
-            t.store(e, sumOverBroadcast(input.index(of: e), summed, gStrides, .zero) { og, _ in g[og] })
+            t.store(
+                e, sumOverBroadcast(input.index(of: e), summed, gStrides, .zero) { og, _ in g[og] })
         }
     }
 
     static func sliceVJP<T>(
-        input: Dims4, axis: Int, start: Int, end: Int, gStrides: SIMD4<Int>, _ t: VJPTarget<T>, _ r: Range<Int>
+        input: Dims4, axis: Int, start: Int, end: Int, gStrides: SIMD4<Int>, _ t: VJPTarget<T>,
+        _ r: Range<Int>
     ) {
         let g = t.g
         var unit = SIMD4<Int>.zero

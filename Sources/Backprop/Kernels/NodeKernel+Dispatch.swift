@@ -99,25 +99,33 @@ extension NodeKernel {
         case .binary(let f, let b): ElementwiseKernels.binaryForward(f, b, io, r)
         case .matmul(let g): MatmulKernels.forward(g, io, r, useBLAS: useBLAS)
         case .reduce(let red, let geo): ReductionKernels.forward(red, geo, io, r)
-        case .transpose(let gather, _), .broadcast(let gather, _, _), .slice(let gather, _, _, _, _, _):
+        case .transpose(let gather, _), .broadcast(let gather, _, _),
+            .slice(let gather, _, _, _, _, _):
             let y = io.y
             MovementKernels.gather(gather, from: io.x(0), r) { y[$0] = $1 }
         case .concat(let c): MovementKernels.concatForward(c, io, r)
         case .softmax(let view, let log): LossKernels.softmaxForward(view, log: log, io, r)
-        case .crossEntropy(_, let classes): try LossKernels.crossEntropyForward(classes: classes, io, r)
+        case .crossEntropy(_, let classes):
+            try LossKernels.crossEntropyForward(classes: classes, io, r)
         case .sigmoidCrossEntropy(let b): ElementwiseKernels.sigmoidCrossEntropyForward(b, io, r)
         case .custom(let op, let inputs, let output):
             let x = (0..<inputs.count).map { k in
-                Tensor(uncheckedShape: inputs[k], scalars: Array(UnsafeBufferPointer(start: io.x(k), count: inputs[k].count)))
+                Tensor(
+                    uncheckedShape: inputs[k],
+                    scalars: Array(UnsafeBufferPointer(start: io.x(k), count: inputs[k].count)))
             }
             let y: Tensor<T>
             do { y = try op.forward(x) } catch {
                 throw .custom(.customOpFailed(node: "", op: op.name, message: "\(error)"))
             }
             guard y.shape == output else {
-                throw .custom(.invalidCustomOpResult(node: "", op: op.name, message: "returned shape \(y.shape), announced \(output)"))
+                throw .custom(
+                    .invalidCustomOpResult(
+                        node: "", op: op.name,
+                        message: "returned shape \(y.shape), announced \(output)"))
             }
-            _ = UnsafeMutableBufferPointer(start: io.y, count: output.count).initialize(from: y.scalars)
+            _ = UnsafeMutableBufferPointer(start: io.y, count: output.count).initialize(
+                from: y.scalars)
         }
     }
 
@@ -134,33 +142,49 @@ extension NodeKernel {
         case .transpose(_, let back):
             MovementKernels.gather(back, from: t.g, r) { t.store($0, $1) }
         case .broadcast(let gather, let summed, let input):
-            MovementKernels.broadcastVJP(summed: summed, input: input, gStrides: gather.out.strides, t, r)
+            MovementKernels.broadcastVJP(
+                summed: summed, input: input, gStrides: gather.out.strides, t, r)
         case .slice(_, let input, let axis, let start, let end, let gStrides):
-            MovementKernels.sliceVJP(input: input, axis: axis, start: start, end: end, gStrides: gStrides, t, r)
+            MovementKernels.sliceVJP(
+                input: input, axis: axis, start: start, end: end, gStrides: gStrides, t, r)
         case .concat(let c): MovementKernels.concatVJP(c, slot: slot, t, r)
         case .softmax(let view, let log): LossKernels.softmaxVJP(view, log: log, io, t, r)
         case .crossEntropy(_, let classes): LossKernels.crossEntropyVJP(classes: classes, io, t, r)
-        case .sigmoidCrossEntropy(let b): ElementwiseKernels.sigmoidCrossEntropyVJP(b, slot: slot, io, t, r)
+        case .sigmoidCrossEntropy(let b):
+            ElementwiseKernels.sigmoidCrossEntropyVJP(b, slot: slot, io, t, r)
         }
     }
 
     /// A custom op's VJP for all arguments, checked against its contract.
-    func customVJP<T>(_ io: KernelIO<T>, g: UnsafePointer<T>) throws(KernelFailure) -> [Tensor<T>?] {
+    func customVJP<T>(_ io: KernelIO<T>, g: UnsafePointer<T>) throws(KernelFailure) -> [Tensor<T>?]
+    {
         guard case .custom(let op, let inputs, let output) = self else { return [] }
         let x = (0..<inputs.count).map { k in
-            Tensor(uncheckedShape: inputs[k], scalars: Array(UnsafeBufferPointer(start: io.x(k), count: inputs[k].count)))
+            Tensor(
+                uncheckedShape: inputs[k],
+                scalars: Array(UnsafeBufferPointer(start: io.x(k), count: inputs[k].count)))
         }
-        let y = Tensor(uncheckedShape: output, scalars: Array(UnsafeBufferPointer(start: io.y, count: output.count)))
-        let cot = Tensor(uncheckedShape: output, scalars: Array(UnsafeBufferPointer(start: g, count: output.count)))
+        let y = Tensor(
+            uncheckedShape: output,
+            scalars: Array(UnsafeBufferPointer(start: io.y, count: output.count)))
+        let cot = Tensor(
+            uncheckedShape: output,
+            scalars: Array(UnsafeBufferPointer(start: g, count: output.count)))
         let result: [Tensor<T>?]
         do { result = try op.vjp(inputs: x, output: y, cotangent: cot) } catch {
             throw .custom(.customOpFailed(node: "", op: op.name, message: "\(error)"))
         }
         guard result.count == inputs.count else {
-            throw .custom(.invalidCustomOpResult(node: "", op: op.name, message: "VJP returned \(result.count) cotangents for \(inputs.count) inputs"))
+            throw .custom(
+                .invalidCustomOpResult(
+                    node: "", op: op.name,
+                    message: "VJP returned \(result.count) cotangents for \(inputs.count) inputs"))
         }
         for (k, r) in result.enumerated() where r != nil && r!.shape != inputs[k] {
-            throw .custom(.invalidCustomOpResult(node: "", op: op.name, message: "VJP returned shape \(r!.shape) for input \(k) of shape \(inputs[k])"))
+            throw .custom(
+                .invalidCustomOpResult(
+                    node: "", op: op.name,
+                    message: "VJP returned shape \(r!.shape) for input \(k) of shape \(inputs[k])"))
         }
         return result
     }

@@ -111,7 +111,8 @@ enum NodeKernel: Sendable {
                 ReduceGeometry(
                     input: input, kept: kept, reduced: Dims4(extents: reduced),
                     inputStrides: input.strides,
-                    outputStrides: broadcastStrides4(g.kept, to: s[0]), reducedCount: g.reducedCount))
+                    outputStrides: broadcastStrides4(g.kept, to: s[0]), reducedCount: g.reducedCount
+                ))
         case .transpose(let p):
             let perm = try! Movement.permutation(rank: s[0].rank, p)
             let pad = 4 - s[0].rank
@@ -135,7 +136,8 @@ enum NodeKernel: Sendable {
             let xStrides = Dims4(s[0]).strides
             self = .slice(
                 Gather(out: Dims4(output), strides: xStrides, base: start * xStrides[a]),
-                input: Dims4(s[0]), axis: a, start: start, end: end, gStrides: Dims4(output).strides)
+                input: Dims4(s[0]), axis: a, start: start, end: end, gStrides: Dims4(output).strides
+            )
         case .concat(let axis):
             let a = output.normalizedAxis(axis)!
             var starts: [Int] = []

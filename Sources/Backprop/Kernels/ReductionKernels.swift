@@ -4,21 +4,25 @@
 // input elements, each reading the cotangent of the output it folded into.
 
 enum ReductionKernels {
-    static func forward<T>(_ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ range: Range<Int>) {
+    static func forward<T>(
+        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ range: Range<Int>
+    ) {
         let x = io.x(0), y = io.y
         for o in range {
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             switch r {
             case .sum, .mean:
                 var acc: T = 0
-                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) { _, off, _ in
+                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) {
+                    _, off, _ in
                     acc += x[base + off]
                 }
                 y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
-                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) { _, off, _ in
+                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) {
+                    _, off, _ in
                     let v = x[base + off]
                     if v > m || v.isNaN && !m.isNaN {
                         m = v
@@ -34,7 +38,8 @@ enum ReductionKernels {
     }
 
     static func vjp<T>(
-        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ range: Range<Int>
+        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ t: VJPTarget<T>,
+        _ range: Range<Int>
     ) {
         let g = t.g
         switch r {
@@ -42,7 +47,9 @@ enum ReductionKernels {
             stridedLoop(geo.input, range, geo.outputStrides, .zero) { e, o, _ in t.store(e, g[o]) }
         case .mean:
             let n = T(geo.reducedCount)
-            stridedLoop(geo.input, range, geo.outputStrides, .zero) { e, o, _ in t.store(e, g[o] / n) }
+            stridedLoop(geo.input, range, geo.outputStrides, .zero) { e, o, _ in
+                t.store(e, g[o] / n)
+            }
         case .max:
             let x = io.x(0), y = io.y, ties = io.aux!
             stridedLoop(geo.input, range, geo.outputStrides, .zero) { e, o, _ in

@@ -34,7 +34,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         self.plan = plan
         arena = AlignedBuffer(count: plan.arenaCount)
         for leaf in plan.leaves {
-            if let value = plan.graph.value(of: leaf) { store(value.scalars, at: plan.valueOffset[leaf]) }
+            if let value = plan.graph.value(of: leaf) {
+                store(value.scalars, at: plan.valueOffset[leaf])
+            }
         }
         let n = plan.graph.shape(of: plan.graph.output).count
         arena.region(plan.cotangentOffset, n).update(repeating: 1)
@@ -52,10 +54,15 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         guard let node = plan.graph.node(named: name) else {
             throw GraphError.unknownName(name, referencedBy: "inputs")
         }
-        guard plan.graph.op(of: node).isDifferentiableLeaf else { throw GraphError.notAnInput(node: name) }
+        guard plan.graph.op(of: node).isDifferentiableLeaf else {
+            throw GraphError.notAnInput(node: name)
+        }
         guard value.shape == plan.graph.shape(of: node) else {
             throw GraphError.shapeMismatch(
-                node: name, message: "fed a value of shape \(value.shape), the input has shape \(plan.graph.shape(of: node))")
+                node: name,
+                message:
+                    "fed a value of shape \(value.shape), the input has shape \(plan.graph.shape(of: node))"
+            )
         }
         store(value.scalars, at: plan.valueOffset[node])
     }
@@ -66,7 +73,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// - Throws: ``ExecutionError/cotangentShape(expected:got:)``.
     public func setCotangent(_ cotangent: Tensor<Element>) throws {
         let shape = plan.graph.shape(of: plan.graph.output)
-        guard cotangent.shape == shape else { throw ExecutionError.cotangentShape(expected: shape, got: cotangent.shape) }
+        guard cotangent.shape == shape else {
+            throw ExecutionError.cotangentShape(expected: shape, got: cotangent.shape)
+        }
         store(cotangent.scalars, at: plan.cotangentOffset)
     }
 
@@ -77,13 +86,19 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     ///   and ``ExecutionError/alreadyRunning``. After a failure the values
     ///   and gradients are unspecified until the next successful run.
     public func run(on runtime: Runtime = .shared) throws {
-        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+        guard
+            running.compareExchange(
+                expected: false, desired: true, ordering: .acquiringAndReleasing
+            ).exchanged
+        else {
             throw ExecutionError.alreadyRunning
         }
         defer { running.store(false, ordering: .releasing) }
         failed.store(false, ordering: .relaxed)
         failure.withLock { $0 = nil }
-        runtime.run(pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel) { t in
+        runtime.run(
+            pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel
+        ) { t in
             runTask(t)
         }
         if let (_, error) = failure.withLock({ $0 }) { throw error }
@@ -101,7 +116,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
                 let described: ExecutionError
                 switch error {
                 case .invalidLabel(let index, let value, let classes):
-                    described = .invalidLabel(node: node, index: index, value: value, classes: classes)
+                    described = .invalidLabel(
+                        node: node, index: index, value: value, classes: classes)
                 case .custom(let e): described = e.at(node: node)
                 }
                 failure.withLock { current in
@@ -132,10 +148,13 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         case .forward:
             try p.kernels[j].forward(io(j), range, useBLAS: false)
         case .vjp:
-            let target = VJPTarget(g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest, accumulate: item.accumulate)
+            let target = VJPTarget(
+                g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest,
+                accumulate: item.accumulate)
             p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: false)
         case .customVJP:
-            let results = try p.kernels[j].customVJP(io(j), g: UnsafePointer(base + p.gradientOffset[j]))
+            let results = try p.kernels[j].customVJP(
+                io(j), g: UnsafePointer(base + p.gradientOffset[j]))
             for (k, result) in results.enumerated() {
                 let e = p.parentStart[j] + k
                 let dest = p.edgeDest[e]
@@ -197,7 +216,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// after the last run (zeros for an input the output does not depend on);
     /// `nil` for other names.
     public func gradient(of name: String) -> Tensor<Element>? {
-        guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf else { return nil }
+        guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf
+        else { return nil }
         let shape = plan.graph.shape(of: node)
         let offset = plan.gradientOffset[node]
         guard offset >= 0 else { return .zeros(shape) }
@@ -207,13 +227,21 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// All input and parameter gradients by name.
     public var gradients: [String: Tensor<Element>] {
         var result: [String: Tensor<Element>] = [:]
-        for i in plan.graph.inputs { result[plan.graph.name(of: i)] = gradient(of: plan.graph.name(of: i)) }
+        for i in plan.graph.inputs {
+            result[plan.graph.name(of: i)] = gradient(of: plan.graph.name(of: i))
+        }
         return result
     }
 
     /// Reads a gradient in place, without copying (allocation-free).
-    public func withGradient<R>(of name: String, _ body: (UnsafeBufferPointer<Element>) throws -> R) rethrows -> R? {
-        guard let node = plan.graph.node(named: name), plan.gradientOffset[node] >= 0 else { return nil }
-        return try body(UnsafeBufferPointer(arena.region(plan.gradientOffset[node], plan.graph.shape(of: node).count)))
+    public func withGradient<R>(of name: String, _ body: (UnsafeBufferPointer<Element>) throws -> R)
+        rethrows -> R?
+    {
+        guard let node = plan.graph.node(named: name), plan.gradientOffset[node] >= 0 else {
+            return nil
+        }
+        return try body(
+            UnsafeBufferPointer(
+                arena.region(plan.gradientOffset[node], plan.graph.shape(of: node).count)))
     }
 }

@@ -18,7 +18,10 @@ public struct PlanOptions: Sendable, Equatable {
     public var maxChunksPerNode: Int
 
     /// Creates plan options.
-    public init(gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536, maxChunksPerNode: Int = 64) {
+    public init(
+        gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
+        maxChunksPerNode: Int = 64
+    ) {
         self.gradients = gradients
         self.grain = Swift.max(1, grain)
         self.inlineThreshold = Swift.max(0, inlineThreshold)
@@ -135,7 +138,9 @@ public final class Plan<Element: TensorElement>: Sendable {
         phaseStart = FrozenArray(builder.phaseStart)
         phaseCount = builder.phaseStart.count - 1
         forwardPhaseCount = builder.forwardPhaseCount
-        isParallel = zip(builder.phaseStart, builder.phaseStart.dropFirst()).contains { $1 - $0 > 1 }
+        isParallel = zip(builder.phaseStart, builder.phaseStart.dropFirst()).contains {
+            $1 - $0 > 1
+        }
         leaves = builder.leaves
         var stats = builder.statistics
         stats.compileNanoseconds = Int(DispatchTime.now().uptimeNanoseconds - start)

@@ -73,7 +73,9 @@ struct PlanBuilder<T: TensorElement> {
         let cone = graph.isInOutputCone
         kernels = (0..<n).map { i in
             cone[i]
-                ? NodeKernel(graph.op(of: i), inputs: graph.parents(of: i).map { graph.shape(of: $0) }, output: graph.shape(of: i))
+                ? NodeKernel(
+                    graph.op(of: i), inputs: graph.parents(of: i).map { graph.shape(of: $0) },
+                    output: graph.shape(of: i))
                 : .leaf
         }
         // Which nodes need a gradient: on a path from an input or parameter.
@@ -83,7 +85,8 @@ struct PlanBuilder<T: TensorElement> {
                 if graph.op(of: i).isDifferentiableLeaf {
                     requiresGradient[i] = true
                 } else {
-                    for (k, p) in graph.parents(of: i).enumerated() where requiresGradient[p] && kernels[i].hasGradient(slot: k) {
+                    for (k, p) in graph.parents(of: i).enumerated()
+                    where requiresGradient[p] && kernels[i].hasGradient(slot: k) {
                         requiresGradient[i] = true
                     }
                 }
@@ -125,7 +128,11 @@ struct PlanBuilder<T: TensorElement> {
             for i in level {
                 let (units, cost) = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count)
                 for r in chunks(units: units, cost: cost) {
-                    block.append(WorkItem(kind: .forward, node: Int32(i), slot: 0, accumulate: false, lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[i], sourceStart: 0, sourceCount: 0))
+                    block.append(
+                        WorkItem(
+                            kind: .forward, node: Int32(i), slot: 0, accumulate: false,
+                            lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[i],
+                            sourceStart: 0, sourceCount: 0))
                     costs.append(r.count * cost)
                 }
             }
@@ -140,14 +147,16 @@ struct PlanBuilder<T: TensorElement> {
         if options.gradients && requiresGradient[graph.output] {
             var received = [Bool](repeating: false, count: n)
             received[graph.output] = true
-            var levelPlans: [(vjp: [WorkItem], vjpCosts: [Int], joins: [WorkItem], joinCosts: [Int])] = []
+            var levelPlans:
+                [(vjp: [WorkItem], vjpCosts: [Int], joins: [WorkItem], joinCosts: [Int])] = []
             var pendingSources: [[Int]] = []
             for level in byLevel.reversed() {
                 // The edges of this level into each parent, in (child, slot) order.
                 var edgesInto: [NodeID: [Int]] = [:]
                 var parentsInOrder: [NodeID] = []
                 for j in level where requiresGradient[j] {
-                    for (k, p) in graph.parents(of: j).enumerated() where requiresGradient[p] && kernels[j].hasGradient(slot: k) {
+                    for (k, p) in graph.parents(of: j).enumerated()
+                    where requiresGradient[p] && kernels[j].hasGradient(slot: k) {
                         if edgesInto[p] == nil { parentsInOrder.append(p) }
                         edgesInto[p, default: []].append(table.parentStart[j] + k)
                     }
@@ -169,7 +178,12 @@ struct PlanBuilder<T: TensorElement> {
                         }
                         statistics.partialEdges += edges.count
                         for r in chunks(units: count, cost: edges.count) {
-                            joins.append(WorkItem(kind: .join, node: Int32(p), slot: 0, accumulate: received[p], lo: r.lowerBound, hi: r.upperBound, dest: gradientBuffer[p], sourceStart: Int32(pendingSources.count), sourceCount: Int32(edges.count)))
+                            joins.append(
+                                WorkItem(
+                                    kind: .join, node: Int32(p), slot: 0, accumulate: received[p],
+                                    lo: r.lowerBound, hi: r.upperBound, dest: gradientBuffer[p],
+                                    sourceStart: Int32(pendingSources.count),
+                                    sourceCount: Int32(edges.count)))
                             joinCosts.append(r.count * edges.count)
                         }
                         pendingSources.append(sources)
@@ -180,17 +194,31 @@ struct PlanBuilder<T: TensorElement> {
                 var vjpCosts: [Int] = []
                 for j in level where requiresGradient[j] {
                     if case .custom = kernels[j] {
-                        if graph.parents(of: j).indices.contains(where: { edgeDest[table.parentStart[j] + $0] >= 0 }) {
-                            vjp.append(WorkItem(kind: .customVJP, node: Int32(j), slot: 0, accumulate: false, lo: 0, hi: 1, dest: -1, sourceStart: 0, sourceCount: 0))
-                            vjpCosts.append(kernels[j].vjpUnits(slot: 0, inputCount: graph.shape(of: j).count).cost)
+                        if graph.parents(of: j).indices.contains(where: {
+                            edgeDest[table.parentStart[j] + $0] >= 0
+                        }) {
+                            vjp.append(
+                                WorkItem(
+                                    kind: .customVJP, node: Int32(j), slot: 0, accumulate: false,
+                                    lo: 0, hi: 1, dest: -1, sourceStart: 0, sourceCount: 0))
+                            vjpCosts.append(
+                                kernels[j].vjpUnits(slot: 0, inputCount: graph.shape(of: j).count)
+                                    .cost)
                         }
                         continue
                     }
-                    for (k, p) in graph.parents(of: j).enumerated() where edgeDest[table.parentStart[j] + k] >= 0 {
+                    for (k, p) in graph.parents(of: j).enumerated()
+                    where edgeDest[table.parentStart[j] + k] >= 0 {
                         let e = table.parentStart[j] + k
-                        let (units, cost) = kernels[j].vjpUnits(slot: k, inputCount: graph.shape(of: p).count)
+                        let (units, cost) = kernels[j].vjpUnits(
+                            slot: k, inputCount: graph.shape(of: p).count)
                         for r in chunks(units: units, cost: cost) {
-                            vjp.append(WorkItem(kind: .vjp, node: Int32(j), slot: Int32(k), accumulate: edgeAccumulate[e], lo: r.lowerBound, hi: r.upperBound, dest: edgeDest[e], sourceStart: 0, sourceCount: 0))
+                            vjp.append(
+                                WorkItem(
+                                    kind: .vjp, node: Int32(j), slot: Int32(k),
+                                    accumulate: edgeAccumulate[e], lo: r.lowerBound,
+                                    hi: r.upperBound, dest: edgeDest[e], sourceStart: 0,
+                                    sourceCount: 0))
                             vjpCosts.append(r.count * cost)
                         }
                     }
@@ -198,9 +226,18 @@ struct PlanBuilder<T: TensorElement> {
                 levelPlans.append((vjp, vjpCosts, joins, joinCosts))
             }
             // Seed the output's gradient; zero the gradients nothing flows into.
-            var start = [WorkItem(kind: .seed, node: Int32(graph.output), slot: 0, accumulate: false, lo: 0, hi: graph.shape(of: graph.output).count, dest: gradientBuffer[graph.output], sourceStart: 0, sourceCount: 0)]
+            var start = [
+                WorkItem(
+                    kind: .seed, node: Int32(graph.output), slot: 0, accumulate: false, lo: 0,
+                    hi: graph.shape(of: graph.output).count, dest: gradientBuffer[graph.output],
+                    sourceStart: 0, sourceCount: 0)
+            ]
             for i in 0..<n where requiresGradient[i] && !received[i] {
-                start.append(WorkItem(kind: .zero, node: Int32(i), slot: 0, accumulate: false, lo: 0, hi: graph.shape(of: i).count, dest: gradientBuffer[i], sourceStart: 0, sourceCount: 0))
+                start.append(
+                    WorkItem(
+                        kind: .zero, node: Int32(i), slot: 0, accumulate: false, lo: 0,
+                        hi: graph.shape(of: i).count, dest: gradientBuffer[i], sourceStart: 0,
+                        sourceCount: 0))
             }
             schedule(start, start.map { _ in 0 })
             for plan in levelPlans {
@@ -209,7 +246,11 @@ struct PlanBuilder<T: TensorElement> {
                     schedule(plan.vjp + plan.joins, plan.vjpCosts + plan.joinCosts)
                 } else {
                     schedule(plan.vjp, plan.vjpCosts)
-                    if !plan.joins.isEmpty { schedule(plan.joins, plan.joinCosts, forceSerial: joinCost < options.inlineThreshold) }
+                    if !plan.joins.isEmpty {
+                        schedule(
+                            plan.joins, plan.joinCosts,
+                            forceSerial: joinCost < options.inlineThreshold)
+                    }
                 }
             }
             closeSerial()
@@ -239,11 +280,14 @@ struct PlanBuilder<T: TensorElement> {
                 if item.kind == .vjp {
                     touch(item.dest, t)
                 } else {
-                    for e in table.parentStart[j]..<table.parentStart[j + 1] where edgeDest[e] >= 0 { touch(edgeDest[e], t) }
+                    for e in table.parentStart[j]..<table.parentStart[j + 1] where edgeDest[e] >= 0
+                    { touch(edgeDest[e], t) }
                 }
             case .join:
                 touch(item.dest, t)
-                for s in joinSources[Int(item.sourceStart)..<Int(item.sourceStart + item.sourceCount)] { touch(s, t) }
+                for s in joinSources[
+                    Int(item.sourceStart)..<Int(item.sourceStart + item.sourceCount)]
+                { touch(s, t) }
             case .seed:
                 touch(item.dest, t)
                 touch(cotangentBuffer, t)
@@ -275,13 +319,18 @@ struct PlanBuilder<T: TensorElement> {
     private func chunks(units: Int, cost: Int) -> [Range<Int>] {
         guard units > 0 else { return [] }
         let total = units * Swift.max(1, cost)
-        let count = Swift.min(units, options.maxChunksPerNode, Swift.max(1, (total + options.grain - 1) / options.grain))
+        let count = Swift.min(
+            units, options.maxChunksPerNode,
+            Swift.max(1, (total + options.grain - 1) / options.grain))
         if count == 1 { return [0..<units] }
         let align = units / count >= 16 ? 16 : 1
-        var bounds = (0...count).map { c in c == count ? units : (units * c / count) / align * align }
+        var bounds = (0...count).map { c in c == count ? units : (units * c / count) / align * align
+        }
         bounds = bounds.enumerated().filter { $0.offset == 0 || $0.element > 0 }.map(\.element)
         var result: [Range<Int>] = []
-        for c in 0..<(bounds.count - 1) where bounds[c] < bounds[c + 1] { result.append(bounds[c]..<bounds[c + 1]) }
+        for c in 0..<(bounds.count - 1) where bounds[c] < bounds[c + 1] {
+            result.append(bounds[c]..<bounds[c + 1])
+        }
         return result
     }
 

@@ -26,7 +26,9 @@ public final class Runtime: Sendable {
     public init(threads: Int? = nil) {
         if let threads {
             self.threads = Swift.max(1, threads)
-        } else if let text = ProcessInfo.processInfo.environment["BACKPROP_THREADS"], let n = Int(text), n > 0 {
+        } else if let text = ProcessInfo.processInfo.environment["BACKPROP_THREADS"],
+            let n = Int(text), n > 0
+        {
             self.threads = n
         } else {
             self.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
@@ -46,7 +48,10 @@ public final class Runtime: Sendable {
     /// not assigned, a worker that Dispatch starts late — or never, when
     /// there are more workers than cores — blocks nobody: the pass finishes
     /// with whichever workers turned up.
-    func run(_ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool, task: (Int) -> Void) {
+    func run(
+        _ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool,
+        task: (Int) -> Void
+    ) {
         guard phases > 0 else { return }
         pass.reset()
         if !parallel || threads == 1 {
@@ -100,7 +105,9 @@ final class PassState: Sendable {
             while true {
                 let v = claim.load(ordering: .relaxed)
                 guard Int(v >> 32) == p, Int(v & 0xFFFF_FFFF) < count else { break }
-                guard claim.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged else { continue }
+                guard
+                    claim.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged
+                else { continue }
                 task(first + Int(v & 0xFFFF_FFFF))
                 let before = done.add(1, ordering: .acquiringAndReleasing).oldValue
                 if Int(before & 0xFFFF_FFFF) + 1 == count { advance(from: p) }
