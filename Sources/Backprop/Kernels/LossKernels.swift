@@ -66,7 +66,8 @@ enum LossKernels {
     ) {
         let z = io.x(0), labels = io.x(1), g = t.g
         for e in r {
-            let c = Losses.classIndex(labels[e], classes: classes) ?? 0  // validated by the forward pass
+            // Labels were validated by the forward pass.
+            let c = Losses.classIndex(labels[e], classes: classes) ?? 0
             let lse = logSumExp(z, e * classes, 1, classes)
             for j in 0..<classes {
                 let p = T.exp(z[e * classes + j] - lse)
