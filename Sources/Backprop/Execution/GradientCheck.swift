@@ -66,14 +66,14 @@ public func checkGradients<T>(
     let analytic = try executor.gradients(graph, inputs: inputs)
     let reference = try graph.converted(to: Double.self)
     var feeds = inputs.mapValues { $0.converted(to: Double.self) }
-    for i in graph.inputs where feeds[graph.name(of: i)] == nil {
+    for i in graph.inputs where feeds[graph.name(of: i)] == nil && graph.outputDepends(on: i) {
         guard let value = graph.value(of: i) else {
             throw GraphError.missingValue(node: graph.name(of: i))
         }
         feeds[graph.name(of: i)] = value.converted(to: Double.self)
     }
     var entries: [GradientCheckReport.Entry] = []
-    for i in graph.inputs where !graph.isUsedOnlyAsLabels(i) {
+    for i in graph.inputs where graph.outputDepends(on: i) && !graph.isUsedOnlyAsLabels(i) {
         let name = graph.name(of: i)
         let base = feeds[name]!
         let gradient = analytic.gradients[name]!
@@ -108,7 +108,7 @@ public func checkGradients<T>(
 extension Graph {
     /// Whether every use of the node is as the labels of a `cross_entropy`.
     func isUsedOnlyAsLabels(_ node: NodeID) -> Bool {
-        let uses = children(of: node)
+        let uses = children(of: node).filter { outputDepends(on: $0) }
         return !uses.isEmpty
             && uses.allSatisfy {
                 if case .crossEntropy = op(of: $0) { parents(of: $0).first != node } else { false }

@@ -32,7 +32,7 @@ public struct ReferenceExecutor: Sendable {
     public func forward<T>(
         _ graph: Graph<T>, inputs: [String: Tensor<T>] = [:], order: [NodeID]? = nil
     ) throws -> ForwardResult<T> {
-        try checkFeeds(graph, inputs)
+        let feeds = try checkFeeds(graph, inputs)
         let order = order ?? graph.forwardOrder
         guard order == graph.forwardOrder || graph.isForwardOrder(order) else {
             throw ExecutionError.invalidOrder(
@@ -43,7 +43,7 @@ public struct ReferenceExecutor: Sendable {
         for i in order {
             let op = graph.op(of: i)
             if op.isLeaf {
-                guard let value = inputs[graph.name(of: i)] ?? graph.value(of: i) else {
+                guard let value = feeds[i] ?? graph.value(of: i) else {
                     throw GraphError.missingValue(node: graph.name(of: i))
                 }
                 values[i] = value
@@ -154,7 +154,11 @@ public struct ReferenceExecutor: Sendable {
         return z
     }
 
-    private func checkFeeds<T>(_ graph: Graph<T>, _ feeds: [String: Tensor<T>]) throws {
+    /// Resolves fed values to their nodes, checking names, kinds and shapes.
+    private func checkFeeds<T>(_ graph: Graph<T>, _ feeds: [String: Tensor<T>]) throws -> [NodeID:
+        Tensor<T>]
+    {
+        var resolved: [NodeID: Tensor<T>] = [:]
         for (name, value) in feeds {
             guard let node = graph.node(named: name) else {
                 throw GraphError.unknownName(name, referencedBy: "inputs")
@@ -169,7 +173,9 @@ public struct ReferenceExecutor: Sendable {
                         "fed a value of shape \(value.shape), the input has shape \(graph.shape(of: node))"
                 )
             }
+            resolved[node] = value
         }
+        return resolved
     }
 }
 
@@ -184,7 +190,9 @@ public struct ForwardResult<Element: TensorElement>: Sendable {
     public var output: Tensor<Element> { values[graph.output]! }
 
     /// A node's value, if it was evaluated.
-    public subscript(node: NodeID) -> Tensor<Element>? { values[node] }
+    public subscript(node: NodeID) -> Tensor<Element>? {
+        values.indices.contains(node) ? values[node] : nil
+    }
     /// A node's value, if it was evaluated.
     public subscript(node: Node<Element>) -> Tensor<Element>? { values[node.id] }
 }
@@ -218,7 +226,7 @@ public struct GradientResult<Element: TensorElement>: Sendable {
     /// The gradient of the output with respect to a node: any input or
     /// parameter, or any node when `allNodes` was requested.
     public subscript(node: NodeID) -> Tensor<Element>? {
-        inputGradients[node] ?? nodeGradients?[node]
+        inputGradients[node] ?? nodeGradients.flatMap { $0.indices.contains(node) ? $0[node] : nil }
     }
     /// The gradient of the output with respect to a node (see ``subscript(_:)-(NodeID)``).
     public subscript(node: Node<Element>) -> Tensor<Element>? { self[node.id] }

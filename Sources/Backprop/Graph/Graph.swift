@@ -160,7 +160,14 @@ extension Graph {
             do { try op.checkArity(parents.count) } catch {
                 throw error.at(node: t.displayName(i), op: op.name)
             }
-            guard op.isLeaf else { continue }
+            guard op.isLeaf else {
+                if t.values[i] != nil || t.declaredShapes[i] != nil {
+                    throw .invalidAttribute(
+                        node: t.displayName(i),
+                        message: "only input, parameter and constant nodes hold a value or shape")
+                }
+                continue
+            }
             if case .constant = op, t.values[i] == nil {
                 throw .invalidAttribute(node: t.displayName(i), message: "a constant needs a value")
             }
@@ -258,6 +265,11 @@ extension Graph {
                     t.parents(i).map { shapes[$0] }, dtype: Element.dtype)
             } catch {
                 throw error.at(node: t.displayName(i), op: op.name)
+            }
+            if let problem = shapes[i].validationProblem {
+                throw .shapeMismatch(
+                    node: t.displayName(i),
+                    message: "the result would have shape \(shapes[i]): \(problem)")
             }
         }
         return shapes

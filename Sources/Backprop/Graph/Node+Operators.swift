@@ -130,6 +130,10 @@ public func sin<T>(_ x: Node<T>) -> Node<T> { x.sin() }
 public func cos<T>(_ x: Node<T>) -> Node<T> { x.cos() }
 /// |x|, elementwise.
 public func abs<T>(_ x: Node<T>) -> Node<T> { x.abs() }
+/// softmax along `axis` (the last by default).
+public func softmax<T>(_ x: Node<T>, axis: Int = -1) -> Node<T> { x.softmax(axis: axis) }
+/// log softmax along `axis` (the last by default), computed stably.
+public func logSoftmax<T>(_ x: Node<T>, axis: Int = -1) -> Node<T> { x.logSoftmax(axis: axis) }
 /// The matrix product `a · b` (rank 2, or rank 3 batched).
 public func matmul<T>(_ a: Node<T>, _ b: Node<T>) -> Node<T> { a.matmul(b) }
 

@@ -144,9 +144,13 @@ enum Losses {
 
     // MARK: sigmoid_cross_entropy (binary log loss from logits)
 
+    /// `max(z, 0) − z·y + log(1 + e^−|z|)`, written as `a·z + log(1 + e^−|z|)`
+    /// with `a = 1 − y` for z ≥ 0 and `a = −y` below, and `a·z` taken as 0
+    /// when a = 0: exact and finite for infinite logits too.
     @inlinable
     static func sigmoidCrossEntropy<T: TensorElement>(_ z: T, _ y: T) -> T {
-        Swift.max(z, 0) - z * y + T.log1p(T.exp(-Swift.abs(z)))
+        let a = z >= 0 ? 1 - y : -y
+        return (a == 0 ? 0 : a * z) + T.log1p(T.exp(-Swift.abs(z)))
     }
 
     static func sigmoidCrossEntropyVJP<T>(_ z: Tensor<T>, _ y: Tensor<T>, g: Tensor<T>) -> [Tensor<

@@ -12,11 +12,13 @@ enum Movement {
         let inferred = dims.indices.filter { dims[$0] == -1 }
         guard inferred.count <= 1 else { throw .invalidAttribute("at most one extent may be -1") }
         if let i = inferred.first {
-            let known = dims.enumerated().filter { $0.offset != i }.reduce(1) { $0 * $1.element }
-            guard known > 0, x.count % known == 0 else {
+            let known = Shape(dims.enumerated().filter { $0.offset != i }.map(\.element))
+            guard let k = known.checkedCount, k > 0, x.count % k == 0,
+                known.dimensions.allSatisfy({ $0 > 0 })
+            else {
                 throw .mismatch("cannot reshape \(x) (\(x.count) elements) to \(target)")
             }
-            dims[i] = x.count / known
+            dims[i] = x.count / k
         }
         let shape = Shape(dims)
         if let problem = shape.validationProblem { throw .invalidAttribute(problem) }
@@ -123,7 +125,9 @@ enum Movement {
             guard s.rank == first.rank else {
                 throw .mismatch("cannot concatenate shapes \(first) and \(s): ranks differ")
             }
-            dims[a] += other[a]
+            let (sum, overflow) = dims[a].addingReportingOverflow(other[a])
+            guard !overflow else { throw .mismatch("concatenation along axis \(a) overflows") }
+            dims[a] = sum
             other[a] = dims[a]
             guard other == dims else {
                 throw .mismatch("cannot concatenate shapes \(first) and \(s) along axis \(a)")

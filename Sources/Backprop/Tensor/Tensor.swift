@@ -134,10 +134,14 @@ public struct Tensor<Element: TensorElement>: Sendable, Equatable, CustomStringC
         return true
     }
 
-    /// The largest `|a − b|` over all elements, or `nil` when shapes differ.
+    /// The largest `|a − b|` over all elements (NaN when any difference is
+    /// NaN), or `nil` when shapes differ.
     public func maxAbsoluteDifference(from other: Tensor) -> Element? {
         guard shape == other.shape else { return nil }
-        return zip(scalars, other.scalars).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
+        return zip(scalars, other.scalars).reduce(0) { worst, pair in
+            let d = abs(pair.0 - pair.1)
+            return worst.isNaN || d.isNaN ? .nan : Swift.max(worst, d)
+        }
     }
 
     /// Nested brackets, row-major: `[[1.0, 2.0], [3.0, 4.0]]`; a bare number for a scalar.
