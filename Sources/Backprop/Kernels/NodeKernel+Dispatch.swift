@@ -33,6 +33,13 @@ extension NodeKernel {
         }
     }
 
+    /// The fewest work units worth a chunk of their own: a matrix-product
+    /// chunk repacks its right operand, so it should cover many rows.
+    var minimumUnitsPerChunk: Int {
+        if case .matmul = self { return 32 }
+        return 1
+    }
+
     /// Whether a gradient flows to argument `slot` (not to class labels).
     func hasGradient(slot: Int) -> Bool {
         if case .crossEntropy = self { return slot == 0 }

@@ -146,12 +146,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         let range = item.lo..<item.hi
         switch item.kind {
         case .forward:
-            try p.kernels[j].forward(io(j), range, useBLAS: false)
+            try p.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
         case .vjp:
             let target = VJPTarget(
                 g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest,
                 accumulate: item.accumulate)
-            p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: false)
+            p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: p.usesBLAS)
         case .customVJP:
             let results = try p.kernels[j].customVJP(
                 io(j), g: UnsafePointer(base + p.gradientOffset[j]))

@@ -16,12 +16,17 @@ public struct PlanOptions: Sendable, Equatable {
     public var inlineThreshold: Int
     /// The most chunks one node is split into.
     public var maxChunksPerNode: Int
+    /// Whether matrix products may use a BLAS found at run time (see
+    /// ``Runtime/blasDescription``). Results then differ in the last bits
+    /// from the portable kernel's, but stay identical for any thread count.
+    public var useBLAS: Bool
 
     /// Creates plan options.
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
-        maxChunksPerNode: Int = 64
+        maxChunksPerNode: Int = 64, useBLAS: Bool = true
     ) {
+        self.useBLAS = useBLAS
         self.gradients = gradients
         self.grain = Swift.max(1, grain)
         self.inlineThreshold = Swift.max(0, inlineThreshold)
@@ -110,6 +115,8 @@ public final class Plan<Element: TensorElement>: Sendable {
     let isParallel: Bool
     /// Leaves with a value slot (inputs, parameters, constants in use).
     let leaves: [NodeID]
+    /// Whether matrix products go through the BLAS.
+    public let usesBLAS: Bool
 
     /// Compiles a graph.
     ///
@@ -142,6 +149,7 @@ public final class Plan<Element: TensorElement>: Sendable {
             $1 - $0 > 1
         }
         leaves = builder.leaves
+        usesBLAS = options.useBLAS && BLAS.shared != nil
         var stats = builder.statistics
         stats.compileNanoseconds = Int(DispatchTime.now().uptimeNanoseconds - start)
         statistics = stats

@@ -127,7 +127,8 @@ struct PlanBuilder<T: TensorElement> {
             var costs: [Int] = []
             for i in level {
                 let (units, cost) = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count)
-                for r in chunks(units: units, cost: cost) {
+                for r in chunks(units: units, cost: cost, minimum: kernels[i].minimumUnitsPerChunk)
+                {
                     block.append(
                         WorkItem(
                             kind: .forward, node: Int32(i), slot: 0, accumulate: false,
@@ -212,7 +213,9 @@ struct PlanBuilder<T: TensorElement> {
                         let e = table.parentStart[j] + k
                         let (units, cost) = kernels[j].vjpUnits(
                             slot: k, inputCount: graph.shape(of: p).count)
-                        for r in chunks(units: units, cost: cost) {
+                        for r in chunks(
+                            units: units, cost: cost, minimum: kernels[j].minimumUnitsPerChunk)
+                        {
                             vjp.append(
                                 WorkItem(
                                     kind: .vjp, node: Int32(j), slot: Int32(k),
@@ -314,22 +317,25 @@ struct PlanBuilder<T: TensorElement> {
         statistics.items = items.count
     }
 
-    /// Splits `units` into chunks of about `options.grain` cost; boundaries
-    /// fall on multiples of 16 units when chunks are that large.
-    private func chunks(units: Int, cost: Int) -> [Range<Int>] {
+    /// Splits `units` into chunks of about `options.grain` cost, each at
+    /// least `minimum` units; boundaries fall on multiples of 16 units when
+    /// chunks are that large.
+    private func chunks(units: Int, cost: Int, minimum: Int = 1) -> [Range<Int>] {
         guard units > 0 else { return [] }
         let total = units * Swift.max(1, cost)
         let count = Swift.min(
-            units, options.maxChunksPerNode,
+            units / Swift.max(1, minimum), options.maxChunksPerNode,
             Swift.max(1, (total + options.grain - 1) / options.grain))
-        if count == 1 { return [0..<units] }
+        if count <= 1 { return [0..<units] }
         let align = units / count >= 16 ? 16 : 1
-        var bounds = (0...count).map { c in c == count ? units : (units * c / count) / align * align
-        }
-        bounds = bounds.enumerated().filter { $0.offset == 0 || $0.element > 0 }.map(\.element)
         var result: [Range<Int>] = []
-        for c in 0..<(bounds.count - 1) where bounds[c] < bounds[c + 1] {
-            result.append(bounds[c]..<bounds[c + 1])
+        var lower = 0
+        for c in 1...count {
+            let upper = c == count ? units : (units * c / count) / align * align
+            if upper > lower {
+                result.append(lower..<upper)
+                lower = upper
+            }
         }
         return result
     }

@@ -18,6 +18,11 @@ public final class Runtime: Sendable {
     /// to a positive integer, else the number of active cores.
     public static let shared = Runtime()
 
+    /// The BLAS that matrix products use when plans allow it: for example
+    /// `"OpenBLAS (libopenblas.so.0)"`, `"not found"` (the portable kernel is
+    /// used), or `"disabled by BACKPROP_BLAS=off"`.
+    public static var blasDescription: String { BLAS.status }
+
     /// Creates a runtime.
     ///
     /// - Parameter threads: Workers per pass; `nil` for the default (see
