@@ -10,7 +10,9 @@ let package = Package(
     targets: [
         .target(name: "Backprop"),
         .executableTarget(name: "Lecture", dependencies: ["Backprop"]),
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop"]),
+        // Counts the test thread's heap allocations (glibc); test-only.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "AllocationCounter"]),
     ],
     swiftLanguageModes: [.v6]
 )

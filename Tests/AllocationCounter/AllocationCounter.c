@@ -1,0 +1,74 @@
+// Counts heap allocations of the calling thread, for the test that a plan's
+// re-execution allocates nothing. On Linux with glibc the allocation entry
+// points are interposed (this object is linked into the test executable)
+// and forward to glibc's own implementations; elsewhere counting is off.
+#include "AllocationCounter.h"
+
+#include <stddef.h>
+
+#if defined(__linux__) && defined(__GLIBC__)
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static __thread long allocations = 0;
+static __thread int counting = 0;
+
+static inline void count(void) {
+    if (counting) allocations++;
+}
+
+void *malloc(size_t size) {
+    count();
+    return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size) {
+    count();
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size) {
+    count();
+    return __libc_realloc(p, size);
+}
+
+void free(void *p) { __libc_free(p); }
+
+void *memalign(size_t alignment, size_t size) {
+    count();
+    return __libc_memalign(alignment, size);
+}
+
+void *aligned_alloc(size_t alignment, size_t size) {
+    count();
+    return __libc_memalign(alignment, size);
+}
+
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    count();
+    void *p = __libc_memalign(alignment, size);
+    if (p == NULL) return 12; /* ENOMEM */
+    *out = p;
+    return 0;
+}
+
+void allocation_counter_begin(void) {
+    allocations = 0;
+    counting = 1;
+}
+
+long allocation_counter_end(void) {
+    counting = 0;
+    return allocations;
+}
+
+#else
+
+void allocation_counter_begin(void) {}
+long allocation_counter_end(void) { return -1; }
+
+#endif

@@ -1,0 +1,10 @@
+#ifndef ALLOCATION_COUNTER_H
+#define ALLOCATION_COUNTER_H
+
+/// Starts counting heap allocations made by the calling thread.
+void allocation_counter_begin(void);
+/// Stops counting and returns the number of allocations since begin, or -1
+/// where counting is not supported (not Linux/glibc).
+long allocation_counter_end(void);
+
+#endif

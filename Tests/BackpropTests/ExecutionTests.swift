@@ -1,0 +1,256 @@
+import AllocationCounter
+import Dispatch
+import Synchronization
+import Testing
+
+@testable import Backprop
+
+/// A two-layer classifier: the training-step shape (matmul, bias broadcast,
+/// relu, cross-entropy), small enough for debug builds.
+func classifier(
+    seed: UInt64, batch: Int = 16, features: Int = 24, hidden: Int = 32, classes: Int = 5
+) throws -> Graph<Float> {
+    var rng = LCG(seed: seed)
+    let b = GraphBuilder<Float>()
+    let x = b.input("x", .random([batch, features], &rng))
+    let labels = b.input(
+        "labels",
+        try Tensor(shape: [batch], scalars: (0..<batch).map { _ in Float(rng.int(classes)) }))
+    let w1 = b.parameter("W1", .random([features, hidden], &rng, -0.3, 0.3))
+    let b1 = b.parameter("b1", .zeros([hidden]))
+    let w2 = b.parameter("W2", .random([hidden, classes], &rng, -0.3, 0.3))
+    let h = (x.matmul(w1) + b1).relu()
+    let loss = crossEntropy(logits: h.matmul(w2), labels: labels).mean()
+    return try b.build(output: loss)
+}
+
+@Suite struct ExecutionTests {
+    @Test(arguments: [1, 2])
+    func reExecutionAllocatesNothing(threads: Int) throws {
+        let graph = try classifier(seed: 3)
+        let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        #expect(plan.isParallel)
+        let runtime = Runtime(threads: threads)
+        let execution = Execution(plan: plan)
+        var rng = LCG(seed: 4)
+        let batches = (0..<3).map { _ in Tensor<Float>.random([16, 24], &rng) }
+        try execution.run(on: runtime)
+        allocation_counter_begin()
+        for batch in batches {
+            try execution.setInput("x", batch)
+            try execution.run(on: runtime)
+        }
+        let allocations = allocation_counter_end()
+        // -1: counting unsupported on this platform.
+        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in 3 runs")
+        // The numbers are those of the last batch.
+        let reference = try ReferenceExecutor().gradients(graph, inputs: ["x": batches[2]])
+        #expect(
+            execution.output.isApproximatelyEqual(to: reference.output, relativeTolerance: 1e-4))
+        #expect(
+            execution.gradient(of: "W1")!.isApproximatelyEqual(
+                to: reference.gradients["W1"]!, relativeTolerance: 1e-3, absoluteTolerance: 1e-6))
+    }
+
+    @Test func concurrentExecutionsOfOnePlan() throws {
+        let graph = try classifier(seed: 5)
+        let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        let runtime = Runtime(threads: 2)
+        var rng = LCG(seed: 6)
+        let inputs = (0..<4).map { _ in Tensor<Float>.random([16, 24], &rng) }
+        let expected = try inputs.map {
+            try ReferenceExecutor().gradients(graph, inputs: ["x": $0])
+        }
+        let mismatches = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 4) { k in
+            let execution = Execution(plan: plan)
+            for _ in 0..<10 {
+                do {
+                    try execution.setInput("x", inputs[k])
+                    try execution.run(on: runtime)
+                    if !execution.gradient(of: "W2")!.isApproximatelyEqual(
+                        to: expected[k].gradients["W2"]!, relativeTolerance: 1e-3,
+                        absoluteTolerance: 1e-6)
+                    {
+                        mismatches.add(1, ordering: .relaxed)
+                    }
+                } catch {
+                    mismatches.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        #expect(mismatches.load(ordering: .relaxed) == 0)
+    }
+
+    @Test func reEntrantRunIsAnErrorNotADeadlock() throws {
+        final class Holder: @unchecked Sendable { var execution: Execution<Double>? }
+        let holder = Holder()
+        let reenter = ClosureOp<Double>(
+            name: "reenter",
+            forward: { x in
+                try holder.execution!.run(on: Runtime(threads: 2))
+                return x[0]
+            }, vjp: { _, _, g in [g] })
+        let b = GraphBuilder<Double>()
+        let g = try b.build(output: reenter(b.input("x", 1.0)).named("r"))
+        let execution = Execution(plan: Plan(g))
+        holder.execution = execution
+        do {
+            try execution.run(on: Runtime(threads: 2))
+            Issue.record("expected an error")
+        } catch let ExecutionError.customOpFailed(node, op, message) {
+            #expect(node == "r" && op == "reenter")
+            #expect(message.contains("already running"), "\(message)")
+        }
+        // The execution is usable afterwards... and still refuses re-entry.
+        #expect(throws: ExecutionError.self) { try execution.run() }
+    }
+
+    @Test func aCustomOpMayRunAnotherExecution() throws {
+        // A nested pass on the same runtime completes: workers claim tasks,
+        // so the caller alone can finish any pass.
+        let inner = try classifier(seed: 9)
+        let innerPlan = Plan(inner, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        let nested = ClosureOp<Double>(
+            name: "nested",
+            forward: { x in
+                let e = Execution(plan: innerPlan)
+                try e.run(on: Runtime(threads: 2))
+                return x[0].map { $0 + Double(e.output.scalar!) }
+            }, vjp: { _, _, g in [g] })
+        let b = GraphBuilder<Double>()
+        let g = try b.build(output: nested(b.input("x", 1.0)))
+        let execution = Execution(plan: Plan(g))
+        try execution.run(on: Runtime(threads: 2))
+        let expected = try ReferenceExecutor().forward(inner).output.scalar!
+        #expect(Swift.abs(execution.output.scalar! - 1 - Double(expected)) < 1e-4)
+    }
+
+    @Test func sharedParameterInOneLevelAccumulatesThroughJoins() throws {
+        var rng = LCG(seed: 10)
+        let b = GraphBuilder<Double>()
+        let p = b.parameter("p", .random([64], &rng))
+        var terms: [Node<Double>] = []
+        for i in 0..<32 { terms.append(tanh(p * b.input("x\(i)", .random([64], &rng)))) }
+        let out = terms.dropFirst().reduce(terms[0]) { $0 + $1 }.sum()
+        let graph = try b.build(output: out)
+        let options = PlanOptions(grain: 32, inlineThreshold: 64)
+        let plan = Plan(graph, options: options)
+        #expect(plan.statistics.partialEdges == 32)
+        let result = try runEverywhere(graph, options: options)
+        try expectMatchesReference(graph, result, tolerance: 1e-12)
+    }
+
+    @Test func cotangentGivesTheVJP() throws {
+        var rng = LCG(seed: 12)
+        let b = GraphBuilder<Double>()
+        let a = b.input("A", .random([3, 4], &rng))
+        let graph = try b.build(output: tanh(a).matmul(b.constant(.random([4, 2], &rng))))
+        let cotangent = Tensor<Double>.random([3, 2], &rng)
+        let execution = Execution(plan: Plan(graph))
+        try execution.setCotangent(cotangent)
+        try execution.run()
+        let reference = try ReferenceExecutor().vjp(graph, cotangent: cotangent)
+        #expect(
+            execution.gradient(of: "A")!.isApproximatelyEqual(
+                to: reference.gradients["A"]!, relativeTolerance: 1e-12))
+        #expect(throws: ExecutionError.cotangentShape(expected: [3, 2], got: [2])) {
+            try execution.setCotangent(Tensor([1.0, 2]))
+        }
+    }
+
+    @Test func runErrorsNameTheNode() throws {
+        let b = GraphBuilder<Double>()
+        let labels = b.input("labels", Tensor([0.0, 7]))
+        let g = try b.build(
+            output: crossEntropy(logits: b.input("z", .zeros([2, 3])), labels: labels).named("ce")
+                .sum())
+        let execution = Execution(plan: Plan(g))
+        #expect(throws: ExecutionError.invalidLabel(node: "ce", index: 1, value: 7, classes: 3)) {
+            try execution.run(on: Runtime(threads: 2))
+        }
+        try execution.setInput("labels", Tensor([0.0, 2]))
+        try execution.run(on: Runtime(threads: 2))
+        #expect(execution.gradient(of: "z")!.count == 6)
+        #expect(throws: GraphError.notAnInput(node: "ce")) {
+            try execution.setInput("ce", Tensor([1.0, 2]))
+        }
+    }
+
+    @Test func forwardOnlyPlansAndUnusedInputs() throws {
+        let b = GraphBuilder<Double>()
+        let x = b.input("x", Tensor([1.0, 2, 3]))
+        _ = b.input("unused", 5.0)
+        let graph = try b.build(output: (x * x).sum())
+        let forward = Execution(plan: Plan(graph, options: PlanOptions(gradients: false)))
+        try forward.run()
+        #expect(forward.output.scalar == 14)
+        let full = Execution(plan: Plan(graph))
+        try full.run()
+        #expect(full.gradient(of: "x") == Tensor([2.0, 4, 6]))
+        #expect(full.gradient(of: "unused") == Tensor(0.0))
+    }
+}
+
+@Suite struct PlanStructureTests {
+    @Test func everyItemRunsAfterItsParents() throws {
+        var gen = RandomGraph(seed: 21)
+        let graph = try gen.tensor(Double.self, steps: 60)
+        for options in [PlanOptions(), PlanOptions(grain: 8, inlineThreshold: 16)] {
+            let plan = Plan(graph, options: options)
+            // (phase, position in its task) when each node's forward work ends.
+            var done = [Int](repeating: -1, count: graph.count)
+            for phase in 0..<plan.forwardPhaseCount {
+                let serial = plan.phaseStart[phase + 1] - plan.phaseStart[phase] == 1
+                for t in plan.phaseStart[phase]..<plan.phaseStart[phase + 1] {
+                    for k in plan.taskStart[t]..<plan.taskStart[t + 1] {
+                        let item = plan.items[k]
+                        let j = Int(item.node)
+                        for p in graph.parents(of: j) where !graph.op(of: p).isLeaf {
+                            // A parent finished in an earlier phase, or earlier in this serial task.
+                            #expect(done[p] >= 0 && (done[p] < phase * 1_000_000 + k || !serial))
+                            #expect(done[p] / 1_000_000 < phase || serial)
+                        }
+                        done[j] = phase * 1_000_000 + k
+                    }
+                }
+            }
+            for i in graph.forwardOrder where !graph.op(of: i).isLeaf { #expect(done[i] >= 0) }
+        }
+    }
+
+    @Test func cheapLevelsMergeAndHeavyNodesSplit() throws {
+        // A long chain of cheap scalar levels: one serial phase, no parallelism.
+        let chain = GraphBuilder<Double>()
+        var v = chain.input("x", 0.5)
+        for _ in 0..<100 { v = sin(v) }
+        let chainPlan = Plan(try chain.build(output: v))
+        #expect(chainPlan.statistics.forwardPhases == 1)
+        #expect(chainPlan.statistics.levels == 100)
+        #expect(!chainPlan.isParallel)
+
+        // One heavy elementwise node: split into grain-sized chunks.
+        let wide = GraphBuilder<Float>()
+        let x = wide.input("x", .zeros([1 << 20]))
+        let heavy = Plan(
+            try wide.build(output: tanh(x).sum()), options: PlanOptions(gradients: false))
+        let firstPhase = heavy.phaseStart[1] - heavy.phaseStart[0]
+        #expect(heavy.isParallel)
+        #expect(firstPhase > 1)
+        let chunkCount =
+            (heavy.taskStart[heavy.phaseStart[1]] - heavy.taskStart[heavy.phaseStart[0]])
+        #expect(chunkCount == 64)  // maxChunksPerNode: 2^20 · 8 / 16384 = 512 > 64
+    }
+
+    @Test func buffersAreReusedByLiveness() throws {
+        // A chain of adds: values no VJP reads are recycled.
+        let b = GraphBuilder<Float>()
+        var v = b.input("x", .zeros([1024]))
+        for _ in 0..<50 { v = v + 1 }
+        let plan = Plan(try b.build(output: v.sum()))
+        #expect(plan.statistics.arenaElements < plan.statistics.unsharedElements / 4)
+        let execution = Execution(plan: plan)
+        try execution.run()
+        #expect(execution.output.scalar == Float(50 * 1024))
+    }
+}
