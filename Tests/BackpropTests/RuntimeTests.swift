@@ -78,9 +78,44 @@ func expectMatchesReference<T>(
     func randomScalarGraphsMatchTheReference(seed: UInt64) throws {
         var gen = RandomGraph(seed: seed)
         let graph = try gen.scalar(Double.self, nodes: 400)
-        for options in [PlanOptions(), Self.fineOptions] {
+        #expect(Plan(graph).statistics.scalarTape)
+        var fineLevels = Self.fineOptions
+        fineLevels.scalarTape = false
+        for options in [PlanOptions(), PlanOptions(scalarTape: false), fineLevels] {
             let result = try runEverywhere(graph, options: options, repeats: 20)
             try expectMatchesReference(graph, result, tolerance: 1e-9)
         }
+    }
+
+    @Test func scalarTapeHandlesEveryScalarOp() throws {
+        var rng = LCG(seed: 30)
+        let b = GraphBuilder<Double>()
+        let x = b.input("x", Tensor(rng.uniform(0.2, 1)))
+        let y = b.input("y", Tensor(rng.uniform(0.2, 1)))
+        _ = b.input("unused", 3.0)
+        let terms: [Node<Double>] = [
+            -x, exp(x), log(x), sqrt(x), x.pow(2.5), x.pow(0), tanh(x), sigmoid(x), relu(x), sin(x),
+            cos(x),
+            abs(-x), x + y, x - y, x * y, x / y, x * x, sigmoidCrossEntropy(logits: x, targets: y),
+            x.sum(),
+            x.mean(), x.max(), x.reshaped([]),
+        ]
+        let graph = try b.build(output: terms.dropFirst().reduce(terms[0]) { $0 + $1 })
+        let plan = Plan(graph)
+        #expect(plan.statistics.scalarTape)
+        let execution = Execution(plan: plan)
+        try execution.run()
+        let reference = try ReferenceExecutor().gradients(graph)
+        #expect(
+            execution.output.isApproximatelyEqual(to: reference.output, relativeTolerance: 1e-14))
+        for name in ["x", "y", "unused"] {
+            #expect(
+                execution.gradient(of: name)!.isApproximatelyEqual(
+                    to: reference.gradients[name]!, relativeTolerance: 1e-13), "\(name)")
+        }
+        // A custom op keeps the graph on the general path.
+        let c = GraphBuilder<Double>()
+        let z = c.input("z", 0.5)
+        #expect(!Plan(try c.build(output: Softsign()(z))).statistics.scalarTape)
     }
 }

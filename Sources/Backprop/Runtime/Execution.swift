@@ -94,6 +94,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             throw ExecutionError.alreadyRunning
         }
         defer { running.store(false, ordering: .releasing) }
+        if let tape = plan.tape {
+            runTape(tape)
+            return
+        }
         failed.store(false, ordering: .relaxed)
         failure.withLock { $0 = nil }
         runtime.run(
@@ -102,6 +106,16 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             runTask(t)
         }
         if let (_, error) = failure.withLock({ $0 }) { throw error }
+    }
+
+    private func runTape(_ tape: ScalarTape) {
+        let v = arena.base
+        tape.forward(v)
+        guard plan.options.gradients else { return }
+        let g = v + tape.count
+        g.update(repeating: 0, count: tape.count)
+        g[tape.output] = v[plan.cotangentOffset]
+        tape.backward(UnsafePointer(v), g)
     }
 
     private func runTask(_ t: Int) {

@@ -20,13 +20,17 @@ public struct PlanOptions: Sendable, Equatable {
     /// ``Runtime/blasDescription``). Results then differ in the last bits
     /// from the portable kernel's, but stay identical for any thread count.
     public var useBLAS: Bool
+    /// Whether a graph of scalar nodes lowers to a flat tape run on the
+    /// calling thread (see `// Note [Scalar tape]`).
+    public var scalarTape: Bool
 
     /// Creates plan options.
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
-        maxChunksPerNode: Int = 64, useBLAS: Bool = true
+        maxChunksPerNode: Int = 64, useBLAS: Bool = true, scalarTape: Bool = true
     ) {
         self.useBLAS = useBLAS
+        self.scalarTape = scalarTape
         self.gradients = gradients
         self.grain = Swift.max(1, grain)
         self.inlineThreshold = Swift.max(0, inlineThreshold)
@@ -117,6 +121,8 @@ public final class Plan<Element: TensorElement>: Sendable {
     let leaves: [NodeID]
     /// Whether matrix products go through the BLAS.
     public let usesBLAS: Bool
+    /// The lowered form of an all-scalar graph, run instead of phases.
+    let tape: ScalarTape?
 
     /// Compiles a graph.
     ///
@@ -149,6 +155,7 @@ public final class Plan<Element: TensorElement>: Sendable {
             $1 - $0 > 1
         }
         leaves = builder.leaves
+        tape = builder.tape
         usesBLAS = options.useBLAS && BLAS.shared != nil
         var stats = builder.statistics
         stats.compileNanoseconds = Int(DispatchTime.now().uptimeNanoseconds - start)
@@ -168,6 +175,8 @@ public struct PlanStatistics: Sendable, Equatable {
     public var serialLevels = 0
     /// Tasks and work items in all phases.
     public var tasks = 0, items = 0
+    /// Whether the graph was lowered to a scalar tape (then there are no phases).
+    public var scalarTape = false
     /// Edges whose contributions go through a partial buffer and a join.
     public var partialEdges = 0
     /// The arena's size in elements, and what it would be without reuse.

@@ -33,6 +33,7 @@ struct PlanBuilder<T: TensorElement> {
     var phaseStart: [Int] = [0]
     var forwardPhaseCount = 0
     var leaves: [NodeID] = []
+    var tape: ScalarTape?
     var statistics = PlanStatistics()
 
     // Buffers: size, first and last time touched (permanent: whole run).
@@ -68,6 +69,7 @@ struct PlanBuilder<T: TensorElement> {
     }
 
     mutating func build() {
+        if options.scalarTape && lowerToTape() { return }
         let n = graph.count
         let table = graph.table
         let cone = graph.isInOutputCone
@@ -315,6 +317,39 @@ struct PlanBuilder<T: TensorElement> {
         statistics.backwardPhases = phaseStart.count - 1 - forwardPhaseCount
         statistics.tasks = taskStart.count - 1
         statistics.items = items.count
+    }
+
+    /// Lowers an all-scalar graph to a tape (Note [Scalar tape]): positions
+    /// follow the forward order, then inputs the output does not use.
+    private mutating func lowerToTape() -> Bool {
+        let n = graph.count
+        var positions = [Int](repeating: -1, count: n)
+        var next = 0
+        for i in graph.forwardOrder {
+            positions[i] = next
+            next += 1
+        }
+        for i in graph.inputs where positions[i] < 0 {
+            positions[i] = next
+            next += 1
+        }
+        guard let lowered = ScalarTape(graph, positions: positions) else { return false }
+        tape = lowered
+        let count = lowered.count
+        valueOffset = positions
+        gradientOffset = positions.map { $0 >= 0 && options.gradients ? count + $0 : -1 }
+        auxOffset = [Int](repeating: -1, count: n)
+        parentValueOffsets = graph.table.parentList.map { positions[$0] }
+        edgeDest = [Int](repeating: -1, count: graph.table.parentList.count)
+        edgeAccumulate = [Bool](repeating: false, count: graph.table.parentList.count)
+        cotangentOffset = 2 * count
+        arenaCount = 2 * count + 1
+        leaves = (0..<n).filter { positions[$0] >= 0 && graph.op(of: $0).isLeaf }
+        statistics.scalarTape = true
+        statistics.levels = graph.levels.count - 1
+        statistics.arenaElements = arenaCount
+        statistics.unsharedElements = arenaCount
+        return true
     }
 
     /// Splits `units` into chunks of about `options.grain` cost, each at

@@ -1,0 +1,151 @@
+// Note [Scalar tape]
+// A graph whose nodes are all scalars (the lecture's computation graphs, S1)
+// gains nothing from levels and chunks: each node is a few nanoseconds of
+// work, less than any hand-off between threads. Such graphs lower to a flat
+// struct-of-arrays tape — an opcode, two operand positions and a constant
+// per node, values and adjoints in two dense arrays — run forward in
+// topological order and backward in reverse, accumulating adjoints with +=
+// (the push form of z_i = Σ_j z_j ∂f_j/∂x_i). No per-node dispatch beyond
+// one switch on a byte, no boxing, no allocation. It runs on the calling
+// thread, so its bits do not depend on the thread count.
+
+/// A scalar graph lowered to a tape. Positions index the values region
+/// (`0..<count`) and the adjoints region (`count..<2·count`) of the arena.
+struct ScalarTape: Sendable {
+    enum Code: UInt8, Sendable {
+        case leaf, copy, neg, exp, log, sqrt, pow, tanh, sigmoid, relu, sin, cos, abs
+        case add, sub, mul, div, sigmoidCrossEntropy
+    }
+
+    let count: Int
+    let codes: FrozenArray<Code>
+    let a: FrozenArray<Int32>
+    let b: FrozenArray<Int32>
+    /// pow's exponent.
+    let constant: FrozenArray<Double>
+    /// Positions of the nodes to evaluate, in order (non-leaves).
+    let output: Int
+
+    /// Lowers the graph, or returns `nil` when a node the output depends on
+    /// is not a scalar or has no tape code (custom ops).
+    init?<T>(_ graph: Graph<T>, positions: [Int]) {
+        var codes: [Code] = [], a: [Int32] = [], b: [Int32] = [], constant: [Double] = []
+        let order = positions.enumerated().filter { $0.element >= 0 }.sorted {
+            $0.element < $1.element
+        }.map(\.offset)
+        for i in order {
+            guard graph.shape(of: i).isScalar else { return nil }
+            let parents = graph.parents(of: i).map { Int32(positions[$0]) }
+            var c = 0.0
+            let code: Code
+            switch graph.op(of: i) {
+            case .input, .parameter, .constant: code = .leaf
+            case .identity, .reshape, .reduce, .broadcast, .transpose: code = .copy
+            case .unary(let f):
+                switch f {
+                case .neg: code = .neg
+                case .exp: code = .exp
+                case .log: code = .log
+                case .sqrt: code = .sqrt
+                case .pow(let p):
+                    code = .pow
+                    c = p
+                case .tanh: code = .tanh
+                case .sigmoid: code = .sigmoid
+                case .relu: code = .relu
+                case .sin: code = .sin
+                case .cos: code = .cos
+                case .abs: code = .abs
+                }
+            case .binary(let f):
+                switch f {
+                case .add: code = .add
+                case .sub: code = .sub
+                case .mul: code = .mul
+                case .div: code = .div
+                }
+            case .sigmoidCrossEntropy: code = .sigmoidCrossEntropy
+            case .matmul, .slice, .concat, .softmax, .logSoftmax, .crossEntropy, .custom: return nil
+            }
+            codes.append(code)
+            a.append(parents.first ?? 0)
+            b.append(parents.count > 1 ? parents[1] : 0)
+            constant.append(c)
+        }
+        count = codes.count
+        self.codes = FrozenArray(codes)
+        self.a = FrozenArray(a)
+        self.b = FrozenArray(b)
+        self.constant = FrozenArray(constant)
+        output = positions[graph.output]
+    }
+
+    /// Evaluates every node: `v[i] = f_i(v[a[i]], v[b[i]])`.
+    func forward<T: TensorElement>(_ v: UnsafeMutablePointer<T>) {
+        for i in 0..<count {
+            let x = v[Int(a[i])], y = v[Int(b[i])]
+            switch codes[i] {
+            case .leaf: continue
+            case .copy: v[i] = x
+            case .neg: v[i] = -x
+            case .exp: v[i] = T.exp(x)
+            case .log: v[i] = T.log(x)
+            case .sqrt: v[i] = x.squareRoot()
+            case .pow: v[i] = power(x, constant[i])
+            case .tanh: v[i] = T.tanh(x)
+            case .sigmoid: v[i] = logistic(x)
+            case .relu: v[i] = x > 0 || x.isNaN ? x : 0
+            case .sin: v[i] = T.sin(x)
+            case .cos: v[i] = T.cos(x)
+            case .abs: v[i] = Swift.abs(x)
+            case .add: v[i] = x + y
+            case .sub: v[i] = x - y
+            case .mul: v[i] = x * y
+            case .div: v[i] = x / y
+            case .sigmoidCrossEntropy: v[i] = Losses.sigmoidCrossEntropy(x, y)
+            }
+        }
+    }
+
+    /// Accumulates adjoints in reverse: `g` starts as zeros with the seed at
+    /// the output; each node adds `g[i] · ∂f_i/∂x` into its operands.
+    func backward<T: TensorElement>(_ v: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>) {
+        for i in stride(from: count - 1, through: 0, by: -1) {
+            let gi = g[i]
+            let ia = Int(a[i]), ib = Int(b[i])
+            let x = v[ia], y = v[ib], out = v[i]
+            switch codes[i] {
+            case .leaf: continue
+            case .copy: g[ia] += gi
+            case .neg: g[ia] -= gi
+            case .exp: g[ia] += gi * out
+            case .log: g[ia] += gi / x
+            case .sqrt: g[ia] += gi / (2 * out)
+            case .pow:
+                let p = constant[i]
+                if p != 0 { g[ia] += gi * T(p) * power(x, p - 1) }
+            case .tanh: g[ia] += gi * (1 - out * out)
+            case .sigmoid: g[ia] += gi * out * (1 - out)
+            case .relu: g[ia] += x > 0 ? gi : 0
+            case .sin: g[ia] += gi * T.cos(x)
+            case .cos: g[ia] += -gi * T.sin(x)
+            case .abs: g[ia] += x > 0 ? gi : (x < 0 ? -gi : 0)
+            case .add:
+                g[ia] += gi
+                g[ib] += gi
+            case .sub:
+                g[ia] += gi
+                g[ib] -= gi
+            case .mul:
+                g[ia] += gi * y
+                g[ib] += gi * x
+            case .div:
+                g[ia] += gi / y
+                g[ib] += -gi * (out / y)
+            case .sigmoidCrossEntropy:
+                g[ia] += gi * (logistic(x) - y)
+                g[ib] += -gi * x
+            }
+        }
+    }
+}
