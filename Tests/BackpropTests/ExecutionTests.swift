@@ -224,7 +224,7 @@ func classifier(
         let chain = GraphBuilder<Double>()
         var v = chain.input("x", 0.5)
         for _ in 0..<100 { v = sin(v) }
-        let chainPlan = Plan(try chain.build(output: v))
+        let chainPlan = Plan(try chain.build(output: v), options: PlanOptions(scalarTape: false))
         #expect(chainPlan.statistics.forwardPhases == 1)
         #expect(chainPlan.statistics.levels == 100)
         #expect(!chainPlan.isParallel)
