@@ -1,5 +1,6 @@
 import AllocationCounter
 import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -252,5 +253,34 @@ func classifier(
         let execution = Execution(plan: plan)
         try execution.run()
         #expect(execution.output.scalar == Float(50 * 1024))
+    }
+}
+
+@Suite struct ObservabilityTests {
+    @Test func statisticsAndChromeTrace() throws {
+        let graph = try classifier(seed: 14)
+        let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        let execution = Execution(plan: plan)
+        execution.isTracing = true
+        try execution.run(on: Runtime(threads: 2))
+        let stats = execution.lastRunStatistics
+        #expect(stats.forwardPhases + stats.backwardPhases == stats.phaseNanoseconds.count)
+        #expect(stats.tasks == plan.statistics.tasks)
+        #expect(stats.workers == 2)
+        #expect(stats.phaseNanoseconds.reduce(0, +) <= stats.totalNanoseconds)
+        #expect(stats.totalNanoseconds > 0)
+
+        let json = try #require(execution.chromeTrace())
+        let parsed = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        let events = try #require(parsed["traceEvents"] as? [[String: Any]])
+        let slices = events.filter { $0["ph"] as? String == "X" }
+        #expect(slices.count == plan.statistics.tasks)
+        #expect(Set(slices.compactMap { $0["cat"] as? String }) == ["forward", "backward"])
+        #expect(slices.allSatisfy { ($0["tid"] as? Int).map { (0..<2).contains($0) } ?? false })
+
+        execution.isTracing = false
+        try execution.run()
+        #expect(execution.chromeTrace() == nil)
     }
 }

@@ -5,7 +5,7 @@
 /// that kernels use while an execution runs. Workers write to disjoint
 /// regions (the plan guarantees it), which is why the type is
 /// `@unchecked Sendable`.
-final class AlignedBuffer<Element: TensorElement>: @unchecked Sendable {
+final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The alignment of every arena, in bytes (a cache line).
     static var alignment: Int { 64 }
 

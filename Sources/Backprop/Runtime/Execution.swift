@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 
 /// The state of running one ``Plan``: the arena holding values, gradients
@@ -27,12 +28,27 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// The failure of the earliest failing task, by task index.
     private let failure = Mutex<(task: Int, error: ExecutionError)?>(nil)
     private let failed = Atomic<Bool>(false)
+    /// Per phase: when it ended; per task: start, end and worker (tracing).
+    let phaseEnd: AlignedBuffer<UInt64>
+    let taskTimes: AlignedBuffer<UInt64>
+    let taskWorker: AlignedBuffer<Int32>
+    var runStart: UInt64 = 0
+    var runEnd: UInt64 = 0
+    var tracedLastRun = false
+    var workersUsed = 1
+
+    /// Whether runs record when each task ran and on which worker, for
+    /// ``chromeTrace()``. Off by default; recording costs two clock reads per task.
+    public var isTracing = false
 
     /// Creates an execution: allocates the arena and loads every leaf's
     /// value (an input's default) and a cotangent of ones.
     public init(plan: Plan<Element>) {
         self.plan = plan
         arena = AlignedBuffer(count: plan.arenaCount)
+        phaseEnd = AlignedBuffer(count: plan.phaseCount)
+        taskTimes = AlignedBuffer(count: 2 * plan.taskCount)
+        taskWorker = AlignedBuffer(count: plan.taskCount)
         for leaf in plan.leaves {
             if let value = plan.graph.value(of: leaf) {
                 store(value.scalars, at: plan.valueOffset[leaf])
@@ -94,17 +110,31 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             throw ExecutionError.alreadyRunning
         }
         defer { running.store(false, ordering: .releasing) }
+        runStart = DispatchTime.now().uptimeNanoseconds
+        tracedLastRun = isTracing
+        workersUsed = plan.isParallel ? runtime.threads : 1
+        defer { runEnd = DispatchTime.now().uptimeNanoseconds }
         if let tape = plan.tape {
             runTape(tape)
             return
         }
         failed.store(false, ordering: .relaxed)
         failure.withLock { $0 = nil }
+        let tracing = isTracing
+        let times = taskTimes.base, workers = taskWorker.base, ends = phaseEnd.base
         runtime.run(
-            pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel
-        ) { t in
-            runTask(t)
-        }
+            pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel,
+            task: { t, worker in
+                if tracing {
+                    times[2 * t] = DispatchTime.now().uptimeNanoseconds
+                    runTask(t)
+                    times[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
+                    workers[t] = Int32(worker)
+                } else {
+                    runTask(t)
+                }
+            },
+            phaseEnded: { p in ends[p] = DispatchTime.now().uptimeNanoseconds })
         if let (_, error) = failure.withLock({ $0 }) { throw error }
     }
 

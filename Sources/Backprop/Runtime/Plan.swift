@@ -113,6 +113,7 @@ public final class Plan<Element: TensorElement>: Sendable {
     let taskStart: FrozenArray<Int>
     let phaseStart: FrozenArray<Int>
     let phaseCount: Int
+    var taskCount: Int { taskStart.count - 1 }
     /// Phases before this index are forward phases.
     let forwardPhaseCount: Int
     /// Whether any phase has more than one task (else a pass runs inline).

@@ -55,20 +55,27 @@ public final class Runtime: Sendable {
     /// with whichever workers turned up.
     func run(
         _ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool,
-        task: (Int) -> Void
+        task: (_ task: Int, _ worker: Int) -> Void, phaseEnded: (Int) -> Void
     ) {
         guard phases > 0 else { return }
         pass.reset()
         if !parallel || threads == 1 {
-            for t in 0..<phaseStart[phases] { task(t) }
+            for p in 0..<phases {
+                for t in phaseStart[p]..<phaseStart[p + 1] { task(t, 0) }
+                phaseEnded(p)
+            }
             return
         }
         withoutActuallyEscaping(task) { task in
-            // The closure writes only the disjoint regions the plan assigns
-            // to each task, and the pass ends before it returns.
-            let shared = UncheckedSendable(task)
-            DispatchQueue.concurrentPerform(iterations: threads) { _ in
-                pass.work(phaseStart: phaseStart.pointer, phases: phases, task: shared.value)
+            withoutActuallyEscaping(phaseEnded) { phaseEnded in
+                // The closures write only the disjoint regions the plan assigns
+                // to each task (and each phase), and the pass ends before they return.
+                let shared = UncheckedSendable((task, phaseEnded))
+                DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                    pass.work(
+                        worker: worker, phaseStart: phaseStart.pointer, phases: phases,
+                        task: shared.value.0, phaseEnded: shared.value.1)
+                }
             }
         }
     }
@@ -102,7 +109,10 @@ final class PassState: Sendable {
         phase.store(0, ordering: .sequentiallyConsistent)
     }
 
-    func work(phaseStart: UnsafePointer<Int>, phases: Int, task: (Int) -> Void) {
+    func work(
+        worker: Int, phaseStart: UnsafePointer<Int>, phases: Int, task: (Int, Int) -> Void,
+        phaseEnded: (Int) -> Void
+    ) {
         var p = phase.load(ordering: .acquiring)
         while p < phases {
             let first = phaseStart[p]
@@ -113,9 +123,12 @@ final class PassState: Sendable {
                 guard
                     claim.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged
                 else { continue }
-                task(first + Int(v & 0xFFFF_FFFF))
+                task(first + Int(v & 0xFFFF_FFFF), worker)
                 let before = done.add(1, ordering: .acquiringAndReleasing).oldValue
-                if Int(before & 0xFFFF_FFFF) + 1 == count { advance(from: p) }
+                if Int(before & 0xFFFF_FFFF) + 1 == count {
+                    phaseEnded(p)
+                    advance(from: p)
+                }
             }
             p = waitForPhase(after: p)
         }

@@ -19,7 +19,7 @@ public enum DType: String, Sendable, CaseIterable, CustomStringConvertible {
 /// The protocol collects the elementary functions the op kernels need, so that
 /// kernels are written once, generically, and specialised by the compiler for
 /// each element type.
-public protocol TensorElement: BinaryFloatingPoint, Sendable, Codable,
+public protocol TensorElement: BinaryFloatingPoint, Sendable, Codable, BitwiseCopyable,
     LosslessStringConvertible
 where RawSignificand: FixedWidthInteger {
     /// The graph-file name of this type.
