@@ -5,14 +5,18 @@ let package = Package(
     name: "Backprop",
     products: [
         .library(name: "Backprop", targets: ["Backprop"]),
+        .library(name: "BackpropWorkloads", targets: ["BackpropWorkloads"]),
         .executable(name: "lecture", targets: ["Lecture"]),
     ],
     targets: [
         .target(name: "Backprop"),
+        // The benchmark workloads (S1–S4, scheduler shapes), shared by the
+        // benchmarks and the CLI.
+        .target(name: "BackpropWorkloads", dependencies: ["Backprop"]),
         .executableTarget(name: "Lecture", dependencies: ["Backprop"]),
         // Counts the test thread's heap allocations (glibc); test-only.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "AllocationCounter"]),
+        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "BackpropWorkloads", "AllocationCounter"]),
     ],
     swiftLanguageModes: [.v6]
 )
