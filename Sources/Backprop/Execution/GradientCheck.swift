@@ -59,6 +59,8 @@ public struct GradientCheckReport: Sendable, CustomStringConvertible {
 ///   throws, and ``GraphError/typeMismatch(node:message:)`` when a custom op
 ///   has no `Double` implementation.
 /// - Complexity: 2 forward passes per input element, plus one backward pass.
+@_specialize(exported:true,where T == Float)
+@_specialize(exported:true,where T == Double)
 public func checkGradients<T>(
     _ graph: Graph<T>, inputs: [String: Tensor<T>] = [:], epsilon: Double = 1e-6
 ) throws -> GradientCheckReport {

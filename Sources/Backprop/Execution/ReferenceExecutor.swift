@@ -29,6 +29,8 @@ public struct ReferenceExecutor: Sendable {
     /// - Throws: ``GraphError`` for unknown, non-input or misshapen inputs
     ///   and missing values; ``ExecutionError`` for an invalid order, invalid
     ///   labels or a failing custom op.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func forward<T>(
         _ graph: Graph<T>, inputs: [String: Tensor<T>] = [:], order: [NodeID]? = nil
     ) throws -> ForwardResult<T> {
@@ -65,6 +67,8 @@ public struct ReferenceExecutor: Sendable {
     /// - Throws: ``GraphError/nonScalarOutput(node:shape:)`` for a tensor
     ///   output (use ``vjp(_:cotangent:inputs:allNodes:)`` or
     ///   ``jacobian(_:inputs:)``), and what ``forward(_:inputs:order:)`` throws.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func gradients<T>(
         _ graph: Graph<T>, inputs: [String: Tensor<T>] = [:], order: [NodeID]? = nil,
         allNodes: Bool = false
@@ -83,6 +87,8 @@ public struct ReferenceExecutor: Sendable {
     ///
     /// - Throws: ``ExecutionError/cotangentShape(expected:got:)`` when the
     ///   cotangent is not shaped like the output.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func vjp<T>(
         _ graph: Graph<T>, cotangent: Tensor<T>, inputs: [String: Tensor<T>] = [:],
         allNodes: Bool = false
@@ -103,6 +109,8 @@ public struct ReferenceExecutor: Sendable {
     ///   m is the output's and n the input's element count (both flattened
     ///   row-major).
     /// - Complexity: one forward pass and m backward passes.
+    @_specialize(exported:true,where T == Float)
+    @_specialize(exported:true,where T == Double)
     public func jacobian<T>(
         _ graph: Graph<T>, inputs: [String: Tensor<T>] = [:]
     ) throws -> [String: Tensor<T>] {

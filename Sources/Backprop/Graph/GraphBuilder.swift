@@ -26,21 +26,29 @@ public final class GraphBuilder<Element: TensorElement> {
     public var nodeCount: Int { table.count }
 
     /// An input node with a default value (which a run may replace).
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func input(_ name: String, _ value: Tensor<Element>) -> Node<Element> {
         node(table.append(name: name, op: .input, parents: [], value: value))
     }
 
     /// An input node without a default: every run must feed it a value of this shape.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func input(_ name: String, shape: Shape) -> Node<Element> {
         node(table.append(name: name, op: .input, parents: [], shape: shape))
     }
 
     /// A trainable parameter (a model weight) with its initial value.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func parameter(_ name: String, _ value: Tensor<Element>) -> Node<Element> {
         node(table.append(name: name, op: .parameter, parents: [], value: value))
     }
 
     /// A constant: a fixed value that is not differentiated.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func constant(_ value: Tensor<Element>, name: String? = nil) -> Node<Element> {
         node(table.append(name: name, op: .constant, parents: [], value: value))
     }
@@ -49,6 +57,8 @@ public final class GraphBuilder<Element: TensorElement> {
     ///
     /// This is what the operators and functions on ``Node`` call; use it for
     /// ops with attributes the shorthand does not cover.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func apply(_ op: Op, _ inputs: [Node<Element>], name: String? = nil) -> Node<Element> {
         let id = table.count
         var parents: [NodeID] = []
@@ -80,6 +90,8 @@ public final class GraphBuilder<Element: TensorElement> {
     ///     (``RewriteRule``); node ids are kept either way.
     /// - Throws: ``GraphError`` naming the node at fault.
     /// - Complexity: O(nodes + edges) plus the ops' shape rules; iterative.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func build(output: Node<Element>, simplify: Bool = true) throws(GraphError) -> Graph<
         Element
     > {

@@ -43,6 +43,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
 
     /// Creates an execution: allocates the arena and loads every leaf's
     /// value (an input's default) and a cotangent of ones.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public init(plan: Plan<Element>) {
         self.plan = plan
         arena = AlignedBuffer(count: plan.arenaCount)
@@ -66,6 +68,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     ///
     /// - Throws: ``GraphError`` for an unknown name, a node that is not an
     ///   input or parameter, or a value of the wrong shape.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func setInput(_ name: String, _ value: Tensor<Element>) throws {
         guard let node = plan.graph.node(named: name) else {
             throw GraphError.unknownName(name, referencedBy: "inputs")
@@ -101,6 +105,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// - Throws: ``ExecutionError`` for invalid labels, failing custom ops,
     ///   and ``ExecutionError/alreadyRunning``. After a failure the values
     ///   and gradients are unspecified until the next successful run.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func run(on runtime: Runtime = .shared) throws {
         guard
             running.compareExchange(
@@ -249,6 +255,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
 
     /// A node's value after the last run, if the plan keeps it (leaves and
     /// the output always; intermediate buffers may be reused).
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func value(of node: NodeID) -> Tensor<Element>? {
         let offset = plan.valueOffset[node]
         guard offset >= 0 else { return nil }
@@ -259,6 +267,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// The gradient of the output with respect to an input or parameter
     /// after the last run (zeros for an input the output does not depend on);
     /// `nil` for other names.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func gradient(of name: String) -> Tensor<Element>? {
         guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf
         else { return nil }

@@ -130,6 +130,8 @@ public final class Plan<Element: TensorElement>: Sendable {
     /// - Throws: ``GraphError/nonScalarOutput(node:shape:)`` is *not*
     ///   thrown here: a plan for a tensor output seeds the backward pass with
     ///   a cotangent (``Execution/setCotangent(_:)``), ones by default.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public init(_ graph: Graph<Element>, options: PlanOptions = PlanOptions()) {
         let start = DispatchTime.now().uptimeNanoseconds
         var builder = PlanBuilder(graph: graph, options: options)
