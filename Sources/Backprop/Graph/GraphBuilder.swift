@@ -14,41 +14,37 @@
 /// ``GraphError`` naming the offending node. A builder is not thread-safe;
 /// the graphs it builds are immutable and `Sendable`.
 public final class GraphBuilder<Element: TensorElement> {
-    var table = NodeTable<Element>()
+    @usableFromInline var table = NodeTable<Element>()
     /// The first problem met while recording (reported by `build`, under
     /// the node's name at that time).
-    private var recordingError: (node: NodeID, message: String)?
+    @usableFromInline var recordingError: (node: NodeID, message: String)?
 
     /// Creates an empty builder.
-    public init() {}
+    @inlinable public init() {}
 
     /// The number of nodes recorded so far.
     public var nodeCount: Int { table.count }
 
     /// An input node with a default value (which a run may replace).
-    @_specialize(exported:true,where Element == Float)
-    @_specialize(exported:true,where Element == Double)
+    @inlinable
     public func input(_ name: String, _ value: Tensor<Element>) -> Node<Element> {
         node(table.append(name: name, op: .input, parents: [], value: value))
     }
 
     /// An input node without a default: every run must feed it a value of this shape.
-    @_specialize(exported:true,where Element == Float)
-    @_specialize(exported:true,where Element == Double)
+    @inlinable
     public func input(_ name: String, shape: Shape) -> Node<Element> {
         node(table.append(name: name, op: .input, parents: [], shape: shape))
     }
 
     /// A trainable parameter (a model weight) with its initial value.
-    @_specialize(exported:true,where Element == Float)
-    @_specialize(exported:true,where Element == Double)
+    @inlinable
     public func parameter(_ name: String, _ value: Tensor<Element>) -> Node<Element> {
         node(table.append(name: name, op: .parameter, parents: [], value: value))
     }
 
     /// A constant: a fixed value that is not differentiated.
-    @_specialize(exported:true,where Element == Float)
-    @_specialize(exported:true,where Element == Double)
+    @inlinable
     public func constant(_ value: Tensor<Element>, name: String? = nil) -> Node<Element> {
         node(table.append(name: name, op: .constant, parents: [], value: value))
     }
@@ -57,8 +53,7 @@ public final class GraphBuilder<Element: TensorElement> {
     ///
     /// This is what the operators and functions on ``Node`` call; use it for
     /// ops with attributes the shorthand does not cover.
-    @_specialize(exported:true,where Element == Float)
-    @_specialize(exported:true,where Element == Double)
+    @inlinable
     public func apply(_ op: Op, _ inputs: [Node<Element>], name: String? = nil) -> Node<Element> {
         let id = table.count
         var parents: [NodeID] = []
@@ -105,7 +100,7 @@ public final class GraphBuilder<Element: TensorElement> {
         return try Graph(table: table, output: output.id, simplify: simplify)
     }
 
-    private func node(_ id: NodeID) -> Node<Element> { Node(id: id, builder: self) }
+    @inlinable func node(_ id: NodeID) -> Node<Element> { Node(id: id, builder: self) }
 }
 
 /// A handle to a node recorded in a ``GraphBuilder``.
@@ -115,7 +110,13 @@ public final class GraphBuilder<Element: TensorElement> {
 public struct Node<Element: TensorElement> {
     /// The node's id, valid in the graph built from the same builder.
     public let id: NodeID
-    let builder: GraphBuilder<Element>
+
+    @inlinable init(id: NodeID, builder: GraphBuilder<Element>) {
+        self.id = id
+        self.builder = builder
+    }
+
+    @usableFromInline let builder: GraphBuilder<Element>
 
     /// The node with a name (for errors, lookups and graph files).
     public func named(_ name: String) -> Node { builder.name(self, name) }

@@ -4,19 +4,20 @@ public typealias NodeID = Int
 /// The nodes of a graph under construction, stored column by column, with
 /// parents in compressed sparse rows (`parentStart[i]..<parentStart[i + 1]`
 /// indexes `parentList`). Graphs of 10⁶ nodes stay a handful of arrays.
+@usableFromInline
 struct NodeTable<Element: TensorElement>: Sendable {
-    var names: [String?] = []
-    var ops: [Op] = []
-    var parentStart: [Int] = [0]
-    var parentList: [NodeID] = []
+    @usableFromInline var names: [String?] = []
+    @usableFromInline var ops: [Op] = []
+    @usableFromInline var parentStart: [Int] = [0]
+    @usableFromInline var parentList: [NodeID] = []
     /// Leaf values: the value of a constant or parameter, the default of an input.
-    var values: [Tensor<Element>?] = []
+    @usableFromInline var values: [Tensor<Element>?] = []
     /// The declared shape of a leaf without a value.
-    var declaredShapes: [Shape?] = []
+    @usableFromInline var declaredShapes: [Shape?] = []
 
-    var count: Int { ops.count }
+    @usableFromInline var count: Int { ops.count }
 
-    @discardableResult
+    @inlinable @discardableResult
     mutating func append(
         name: String?, op: Op, parents: [NodeID], value: Tensor<Element>? = nil, shape: Shape? = nil
     ) -> NodeID {

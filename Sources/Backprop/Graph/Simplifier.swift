@@ -59,7 +59,6 @@ enum Simplifier {
         }
         for i in order {
             guard case .unary(let f) = t.ops[i], let u0 = only(i) else { continue }
-            let name = t.displayName(i)
             var rule: RewriteRule?
             switch (f, t.ops[u0]) {
             case (.log, .unary(.exp)):
@@ -99,7 +98,10 @@ enum Simplifier {
             default:
                 continue
             }
-            if let rule { rewrites.append(Rewrite(node: name, rule: rule)) }
+            if let rule {
+                // The name as it was before the rewrite changed the op.
+                rewrites.append(Rewrite(node: t.names[i] ?? "\(f.kind.rawValue)#\(i)", rule: rule))
+            }
         }
         return rewrites
     }
