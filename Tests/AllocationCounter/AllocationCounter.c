@@ -6,7 +6,14 @@
 
 #include <stddef.h>
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define ALLOCATION_COUNTER_SANITIZED 1
+#endif
+#endif
+
+// Sanitizers interpose the allocator themselves: count nothing under them.
+#if defined(__linux__) && defined(__GLIBC__) && !defined(ALLOCATION_COUNTER_SANITIZED)
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
