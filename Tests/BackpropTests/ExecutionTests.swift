@@ -137,9 +137,25 @@ func classifier(
         let graph = try b.build(output: out)
         let options = PlanOptions(grain: 32, inlineThreshold: 64)
         let plan = Plan(graph, options: options)
-        #expect(plan.statistics.partialEdges == 32)
+        // Elementwise VJPs into p share chunks (grouped edges, no partials).
+        #expect(plan.statistics.groupedEdges == 32)
+        #expect(plan.statistics.partialEdges == 0)
         let result = try runEverywhere(graph, options: options)
         try expectMatchesReference(graph, result, tolerance: 1e-12)
+    }
+
+    @Test func sharedWeightsOfMatrixProductsJoinThroughPartials() throws {
+        var rng = LCG(seed: 15)
+        let b = GraphBuilder<Double>()
+        let w = b.parameter("W", .random([8, 6], &rng))
+        let terms = (0..<4).map { i in
+            tanh(b.input("x\(i)", .random([40, 8], &rng)).matmul(w)).sum()
+        }
+        let graph = try b.build(output: terms.dropFirst().reduce(terms[0]) { $0 + $1 })
+        let options = PlanOptions(grain: 64, inlineThreshold: 128)
+        #expect(Plan(graph, options: options).statistics.partialEdges == 4)
+        try expectMatchesReference(
+            graph, try runEverywhere(graph, options: options), tolerance: 1e-12)
     }
 
     @Test func cotangentGivesTheVJP() throws {

@@ -208,16 +208,49 @@ do {
     let graph = try Workloads.wideDAG(length: length)
     let plan = Plan(graph)
     let bytes = Workloads.wideDAGBytes(length: length)
-    print("| threads | ms | GB/s | speed-up |")
-    print("|---|---|---|---|")
-    var base = 0.0
-    for threads in [1, 2] {
-        let e = Execution(plan: plan)
-        let runtime = Runtime(threads: threads)
-        let t = try median(quick ? 3 : 7) { try e.run(on: runtime) }
-        if threads == 1 { base = t }
-        print("| \(threads) | \(fmt(t / 1e6, 2)) | \(fmt(bytes / t, 2)) | \(fmt(base / t, 2)) |")
+    // 1 and 2 threads alternate, so that drift on a shared machine hits both.
+    let one = Execution(plan: plan), two = Execution(plan: plan)
+    let r1 = Runtime(threads: 1), r2 = Runtime(threads: 2)
+    try one.run(on: r1)
+    try two.run(on: r2)
+    var t1: [Double] = [], t2: [Double] = [], ratios: [Double] = []
+    for _ in 0..<(quick ? 3 : 7) {
+        var t0 = now()
+        try one.run(on: r1)
+        t1.append(Double(now() - t0))
+        t0 = now()
+        try two.run(on: r2)
+        t2.append(Double(now() - t0))
+        ratios.append(t1.last! / t2.last!)
     }
+    func med(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
+    print("| threads | ms | GB/s |")
+    print("|---|---|---|")
+    print("| 1 | \(fmt(med(t1) / 1e6, 2)) | \(fmt(bytes / med(t1), 2)) |")
+    print("| 2 | \(fmt(med(t2) / 1e6, 2)) | \(fmt(bytes / med(t2), 2)) |")
+    print("\nspeed-up at 2 threads (median of paired runs): \(fmt(med(ratios), 2))×")
+
+    // Scheduler efficiency, independent of the machine's clock drift: how
+    // busy each worker was (trace) and how much more work 2 threads did.
+    one.isTracing = true
+    two.isTracing = true
+    try one.run(on: r1)
+    try two.run(on: r2)
+    func busy(_ e: Execution<Float>) throws -> (total: Double, wall: Double) {
+        let trace =
+            try JSONSerialization.jsonObject(with: Data(e.chromeTrace()!.utf8)) as! [String: Any]
+        let slices = (trace["traceEvents"] as! [[String: Any]]).filter {
+            $0["ph"] as? String == "X"
+        }
+        return (
+            slices.reduce(0) { $0 + ($1["dur"] as! Double) },
+            Double(e.lastRunStatistics.totalNanoseconds) / 1000
+        )
+    }
+    let (busy1, wall1) = try busy(one), (busy2, wall2) = try busy(two)
+    print(
+        "worker utilisation at 2 threads: \(fmt(100 * busy2 / (2 * wall2)))%; work at 2 threads vs 1: \(fmt(100 * busy2 / busy1))%; utilisation at 1 thread: \(fmt(100 * busy1 / wall1))%"
+    )
 }
 
 // MARK: S2 MLP

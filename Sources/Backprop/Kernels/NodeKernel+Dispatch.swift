@@ -40,6 +40,17 @@ extension NodeKernel {
         return 1
     }
 
+    /// Whether the VJP's work units are the destination's elements, in
+    /// order — so that several edges into one gradient can share chunks.
+    var vjpUnitsAreElements: Bool {
+        switch self {
+        case .copy, .unary, .binary, .reduce, .transpose, .broadcast, .slice, .concat,
+            .sigmoidCrossEntropy:
+            true
+        case .leaf, .matmul, .softmax, .crossEntropy, .custom: false
+        }
+    }
+
     /// Whether a gradient flows to argument `slot` (not to class labels).
     func hasGradient(slot: Int) -> Bool {
         if case .crossEntropy = self { return slot == 0 }

@@ -180,6 +180,9 @@ public struct PlanStatistics: Sendable, Equatable {
     public var tasks = 0, items = 0
     /// Whether the graph was lowered to a scalar tape (then there are no phases).
     public var scalarTape = false
+    /// Edges that share chunks with other edges into the same gradient
+    /// (computed one after another in one task; no partial buffer).
+    public var groupedEdges = 0
     /// Edges whose contributions go through a partial buffer and a join.
     public var partialEdges = 0
     /// The arena's size in elements, and what it would be without reuse.

@@ -151,27 +151,60 @@ struct PlanBuilder<T: TensorElement> {
             var received = [Bool](repeating: false, count: n)
             received[graph.output] = true
             var levelPlans:
-                [(vjp: [WorkItem], vjpCosts: [Int], joins: [WorkItem], joinCosts: [Int])] = []
+                [(
+                    vjp: [WorkItem], vjpCosts: [Int], glue: [Bool], joins: [WorkItem],
+                    joinCosts: [Int]
+                )] = []
             var pendingSources: [[Int]] = []
             for level in byLevel.reversed() {
                 // The edges of this level into each parent, in (child, slot) order.
-                var edgesInto: [NodeID: [Int]] = [:]
+                var edgesInto: [NodeID: [(edge: Int, child: NodeID, slot: Int)]] = [:]
                 var parentsInOrder: [NodeID] = []
                 for j in level where requiresGradient[j] {
                     for (k, p) in graph.parents(of: j).enumerated()
                     where requiresGradient[p] && kernels[j].hasGradient(slot: k) {
                         if edgesInto[p] == nil { parentsInOrder.append(p) }
-                        edgesInto[p, default: []].append(table.parentStart[j] + k)
+                        edgesInto[p, default: []].append((table.parentStart[j] + k, j, k))
                     }
                 }
                 var joins: [WorkItem] = []
                 var joinCosts: [Int] = []
+                var grouped: [WorkItem] = []
+                var groupedCosts: [Int] = []
+                var groupedGlue: [Bool] = []
+                var isGrouped = Set<Int>()
                 for p in parentsInOrder {
-                    let edges = edgesInto[p]!
+                    let all = edgesInto[p]!
+                    let edges = all.map(\.edge)
                     let count = graph.shape(of: p).count
                     if edges.count == 1 {
                         edgeDest[edges[0]] = gradientBuffer[p]
                         edgeAccumulate[edges[0]] = received[p]
+                    } else if all.allSatisfy({ kernels[$0.child].vjpUnitsAreElements }) {
+                        // Note [Grouped edges]: every edge into p from this level
+                        // covers the same element range in one task, adding into
+                        // p's gradient one after another in edge order — no
+                        // partial buffers, no join phase, the same fixed order.
+                        let costs = all.map {
+                            kernels[$0.child].vjpUnits(slot: $0.slot, inputCount: count).cost
+                        }
+                        for r in chunks(units: count, cost: costs.reduce(0, +)) {
+                            for (index, edge) in all.enumerated() {
+                                grouped.append(
+                                    WorkItem(
+                                        kind: .vjp, node: Int32(edge.child), slot: Int32(edge.slot),
+                                        accumulate: index > 0 || received[p], lo: r.lowerBound,
+                                        hi: r.upperBound, dest: gradientBuffer[p], sourceStart: 0,
+                                        sourceCount: 0))
+                                groupedCosts.append(r.count * costs[index])
+                                groupedGlue.append(index > 0)
+                            }
+                        }
+                        for e in edges {
+                            edgeDest[e] = gradientBuffer[p]
+                            isGrouped.insert(e)
+                        }
+                        statistics.groupedEdges += edges.count
                     } else {
                         var sources: [Int] = []
                         for e in edges {
@@ -211,7 +244,9 @@ struct PlanBuilder<T: TensorElement> {
                         continue
                     }
                     for (k, p) in graph.parents(of: j).enumerated()
-                    where edgeDest[table.parentStart[j] + k] >= 0 {
+                    where edgeDest[table.parentStart[j] + k] >= 0
+                        && !isGrouped.contains(table.parentStart[j] + k)
+                    {
                         let e = table.parentStart[j] + k
                         let (units, cost) = kernels[j].vjpUnits(
                             slot: k, inputCount: graph.shape(of: p).count)
@@ -228,7 +263,8 @@ struct PlanBuilder<T: TensorElement> {
                         }
                     }
                 }
-                levelPlans.append((vjp, vjpCosts, joins, joinCosts))
+                let glue = [Bool](repeating: false, count: vjp.count) + groupedGlue
+                levelPlans.append((vjp + grouped, vjpCosts + groupedCosts, glue, joins, joinCosts))
             }
             // Seed the output's gradient; zero the gradients nothing flows into.
             var start = [
@@ -250,7 +286,7 @@ struct PlanBuilder<T: TensorElement> {
                 if vjpCost + joinCost < options.inlineThreshold {
                     schedule(plan.vjp + plan.joins, plan.vjpCosts + plan.joinCosts)
                 } else {
-                    schedule(plan.vjp, plan.vjpCosts)
+                    schedule(plan.vjp, plan.vjpCosts, glue: plan.glue)
                     if !plan.joins.isEmpty {
                         schedule(
                             plan.joins, plan.joinCosts,
@@ -377,7 +413,10 @@ struct PlanBuilder<T: TensorElement> {
 
     /// Appends a block of items: to the open serial phase when the block is
     /// cheap, else as a parallel phase whose tasks pack items up to the grain.
-    private mutating func schedule(_ block: [WorkItem], _ costs: [Int], forceSerial: Bool = false) {
+    /// `glue[k]` keeps item k in the same task as item k − 1.
+    private mutating func schedule(
+        _ block: [WorkItem], _ costs: [Int], glue: [Bool] = [], forceSerial: Bool = false
+    ) {
         guard !block.isEmpty else { return }
         let total = costs.reduce(0, +)
         if forceSerial || total < options.inlineThreshold || block.count == 1 {
@@ -395,11 +434,12 @@ struct PlanBuilder<T: TensorElement> {
         }
         closeSerial()
         var acc = 0
-        for (item, cost) in zip(block, costs) {
+        for (k, (item, cost)) in zip(block, costs).enumerated() {
             items.append(item)
             itemTime.append(time)
             acc += cost
-            if acc >= options.grain {
+            let gluedToNext = k + 1 < glue.count && glue[k + 1]
+            if acc >= options.grain && !gluedToNext {
                 taskStart.append(items.count)
                 acc = 0
             }
