@@ -64,26 +64,28 @@ struct ConcatGeometry: Sendable {
     let extents: [Int]
 }
 
-/// The compiled form of one node.
+/// The compiled form of one node. Cases with large geometry are `indirect`
+/// (boxed), so that a plan's kernel table stays small and an item copies a
+/// reference, not hundreds of bytes.
 enum NodeKernel: Sendable {
     case leaf
     /// identity and reshape: the same elements.
     case copy
     case unary(UnaryFunction)
-    case binary(BinaryFunction, Broadcast2)
-    case matmul(MatmulGeometry)
-    case reduce(Reduction, ReduceGeometry)
+    indirect case binary(BinaryFunction, Broadcast2)
+    indirect case matmul(MatmulGeometry)
+    indirect case reduce(Reduction, ReduceGeometry)
     /// transpose: a gather forward, the inverse gather backward.
-    case transpose(forward: Gather, backward: Gather)
+    indirect case transpose(forward: Gather, backward: Gather)
     /// broadcast: a gather forward, a sum over broadcast axes backward.
-    case broadcast(Gather, summed: Dims4, input: Dims4)
+    indirect case broadcast(Gather, summed: Dims4, input: Dims4)
     /// slice: a gather forward; backward places g in the window, 0 elsewhere.
-    case slice(Gather, input: Dims4, axis: Int, start: Int, end: Int, gStrides: SIMD4<Int>)
-    case concat(ConcatGeometry)
+    indirect case slice(Gather, input: Dims4, axis: Int, start: Int, end: Int, gStrides: SIMD4<Int>)
+    indirect case concat(ConcatGeometry)
     case softmax(AxisView, log: Bool)
     case crossEntropy(examples: Int, classes: Int)
-    case sigmoidCrossEntropy(Broadcast2)
-    case custom(any CustomOperation, inputs: [Shape], output: Shape)
+    indirect case sigmoidCrossEntropy(Broadcast2)
+    indirect case custom(any CustomOperation, inputs: [Shape], output: Shape)
 
     /// Compiles `op` for the given input and output shapes (already validated).
     init(_ op: Op, inputs s: [Shape], output: Shape) {
