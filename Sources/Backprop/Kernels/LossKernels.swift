@@ -8,22 +8,11 @@ enum LossKernels {
         ((l / view.inner) * view.length * view.inner + l % view.inner, view.inner)
     }
 
-    private static func logSumExp<T: TensorElement>(
-        _ x: UnsafePointer<T>, _ base: Int, _ stride: Int, _ n: Int
-    ) -> T {
-        var m = -T.infinity
-        for j in 0..<n { m = Swift.max(m, x[base + j * stride]) }
-        if !m.isFinite { m = m.isNaN ? m : 0 }
-        var s: T = 0
-        for j in 0..<n { s += T.exp(x[base + j * stride] - m) }
-        return m + T.log(s)
-    }
-
     static func softmaxForward<T>(_ view: AxisView, log: Bool, _ io: KernelIO<T>, _ r: Range<Int>) {
         let x = io.x(0), y = io.y
         for l in r {
             let (base, stride) = lane(view, l)
-            let lse = logSumExp(x, base, stride, view.length)
+            let lse = Losses.logSumExp(x, base: base, stride: stride, length: view.length)
             for j in 0..<view.length {
                 let z = x[base + j * stride] - lse
                 y[base + j * stride] = log ? z : T.exp(z)
@@ -57,7 +46,9 @@ enum LossKernels {
             guard let c = Losses.classIndex(labels[e], classes: classes) else {
                 throw .invalidLabel(index: e, value: Double(labels[e]), classes: classes)
             }
-            y[e] = logSumExp(z, e * classes, 1, classes) - z[e * classes + c]
+            y[e] =
+                Losses.logSumExp(z, base: e * classes, stride: 1, length: classes)
+                - z[e * classes + c]
         }
     }
 
@@ -68,7 +59,7 @@ enum LossKernels {
         for e in r {
             // Labels were validated by the forward pass.
             let c = Losses.classIndex(labels[e], classes: classes) ?? 0
-            let lse = logSumExp(z, e * classes, 1, classes)
+            let lse = Losses.logSumExp(z, base: e * classes, stride: 1, length: classes)
             for j in 0..<classes {
                 let p = T.exp(z[e * classes + j] - lse)
                 t.store(e * classes + j, g[e] * (j == c ? p - 1 : p))

@@ -35,17 +35,24 @@ enum Losses {
         return a
     }
 
-    /// max and log Σ e^(x − max) of one lane.
-    @inlinable
-    static func logSumExp<T: TensorElement>(_ x: [T], base: Int, stride: Int, length: Int) -> (
-        max: T, lse: T
-    ) {
+    /// log Σ e^x over one lane (`length` elements from `base`, `stride`
+    /// apart), computed as m + log Σ e^(x − m) with m the lane's maximum.
+    /// The ranged kernels use the same function, on arena pointers.
+    static func logSumExp<T: TensorElement>(
+        _ x: UnsafePointer<T>, base: Int, stride: Int, length: Int
+    ) -> T {
         var m = -T.infinity
         for j in 0..<length { m = Swift.max(m, x[base + j * stride]) }
         if !m.isFinite { m = m.isNaN ? m : 0 }
         var s: T = 0
         for j in 0..<length { s += T.exp(x[base + j * stride] - m) }
-        return (m, m + T.log(s))
+        return m + T.log(s)
+    }
+
+    static func logSumExp<T: TensorElement>(_ x: [T], base: Int, stride: Int, length: Int) -> T {
+        x.withUnsafeBufferPointer {
+            logSumExp($0.baseAddress!, base: base, stride: stride, length: length)
+        }
     }
 
     // MARK: softmax and log_softmax
@@ -54,7 +61,7 @@ enum Losses {
         let view = AxisView(x.shape, axis: axis)
         var out = x.scalars
         view.forEachLane { base, stride in
-            let (_, lse) = logSumExp(x.scalars, base: base, stride: stride, length: view.length)
+            let lse = logSumExp(x.scalars, base: base, stride: stride, length: view.length)
             for j in 0..<view.length {
                 let z = x.scalars[base + j * stride] - lse
                 out[base + j * stride] = log ? z : T.exp(z)
@@ -118,7 +125,7 @@ enum Losses {
                 throw .invalidLabel(
                     node: node, index: e, value: Double(labels.scalars[e]), classes: classes)
             }
-            let (_, lse) = logSumExp(z.scalars, base: e * classes, stride: 1, length: classes)
+            let lse = logSumExp(z.scalars, base: e * classes, stride: 1, length: classes)
             out[e] = lse - z.scalars[e * classes + c]
         }
         return Tensor(uncheckedShape: labels.shape, scalars: out)
@@ -132,7 +139,7 @@ enum Losses {
         for e in 0..<labels.count {
             // Labels were validated by the forward pass.
             let c = classIndex(labels.scalars[e], classes: classes) ?? 0
-            let (_, lse) = logSumExp(z.scalars, base: e * classes, stride: 1, length: classes)
+            let lse = logSumExp(z.scalars, base: e * classes, stride: 1, length: classes)
             for j in 0..<classes {
                 let p = T.exp(z.scalars[e * classes + j] - lse)
                 dz[e * classes + j] = g.scalars[e] * (j == c ? p - 1 : p)
