@@ -65,7 +65,8 @@ func expectMatchesReference<T>(
         var gen = RandomGraph(seed: seed)
         let graph = try gen.tensor(Double.self, steps: 40)
         for options in [PlanOptions(), Self.fineOptions] {
-            let result = try runEverywhere(graph, options: options)
+            // 20 runs at each of 1, 2, 3, 4 and 8 threads, all bitwise equal.
+            let result = try runEverywhere(graph, options: options, repeats: 20)
             try expectMatchesReference(graph, result, tolerance: 1e-9)
         }
         var genF = RandomGraph(seed: seed)
