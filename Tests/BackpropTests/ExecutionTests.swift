@@ -300,3 +300,24 @@ func classifier(
         #expect(execution.chromeTrace() == nil)
     }
 }
+
+@Suite struct RuntimeConfigurationTests {
+    @Test func threadBudget() {
+        #expect(
+            Runtime.threadCount(requested: 3, environment: ["BACKPROP_THREADS": "8"], cores: 2) == 3
+        )
+        #expect(Runtime.threadCount(requested: 0, environment: [:], cores: 2) == 1)
+        #expect(
+            Runtime.threadCount(requested: nil, environment: ["BACKPROP_THREADS": "8"], cores: 2)
+                == 8)
+        #expect(
+            Runtime.threadCount(requested: nil, environment: ["BACKPROP_THREADS": "zero"], cores: 2)
+                == 2)
+        #expect(
+            Runtime.threadCount(requested: nil, environment: ["BACKPROP_THREADS": "-1"], cores: 4)
+                == 4)
+        #expect(Runtime.threadCount(requested: nil, environment: [:], cores: 0) == 1)
+        #expect(Runtime(threads: 5).threads == 5)
+        #expect(Runtime.shared.threads >= 1)
+    }
+}

@@ -29,15 +29,17 @@ public final class Runtime: Sendable {
     ///   ``shared``). Values below 1 are treated as 1. More threads than
     ///   cores are allowed: results are identical, only slower.
     public init(threads: Int? = nil) {
-        if let threads {
-            self.threads = Swift.max(1, threads)
-        } else if let text = ProcessInfo.processInfo.environment["BACKPROP_THREADS"],
-            let n = Int(text), n > 0
-        {
-            self.threads = n
-        } else {
-            self.threads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
-        }
+        self.threads = Runtime.threadCount(
+            requested: threads, environment: ProcessInfo.processInfo.environment,
+            cores: ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The thread budget: the request if given (at least 1), else a positive
+    /// `BACKPROP_THREADS`, else the active cores.
+    static func threadCount(requested: Int?, environment: [String: String], cores: Int) -> Int {
+        if let requested { return Swift.max(1, requested) }
+        if let text = environment["BACKPROP_THREADS"], let n = Int(text), n > 0 { return n }
+        return Swift.max(1, cores)
     }
 
     /// Runs every phase of a pass: the tasks of a phase in any order and on
