@@ -321,3 +321,26 @@ func classifier(
         #expect(Runtime.shared.threads >= 1)
     }
 }
+
+@Suite struct TwoStageReductionTests {
+    @Test(arguments: [Reduction.sum, .mean, .max])
+    func fewOutputsManyElementsSplitIntoBlocks(r: Reduction) throws {
+        var rng = LCG(seed: 40)
+        let b = GraphBuilder<Double>()
+        // Rounded values give ties for max across blocks.
+        let values = (0..<(2 * 8192)).map { _ in (rng.uniform(-4, 4) * 4).rounded() / 4 }
+        let x = b.input("x", try Tensor(shape: [2, 8192], scalars: values))
+        for axes: [Int]? in [nil, [1]] {
+            let graph = try b.build(
+                output: (b.apply(.reduce(r, axes: axes, keepDims: false), [x]) * 1.5).sum())
+            let options = PlanOptions(grain: 1024, inlineThreshold: 2048)
+            let plan = Plan(graph, options: options)
+            let partialItems = (0..<plan.items.count).filter {
+                plan.items[$0].kind == .reducePartial
+            }
+            #expect(!partialItems.isEmpty, "\(r) \(String(describing: axes)) was not split")
+            let result = try runEverywhere(graph, options: options, repeats: 5)
+            try expectMatchesReference(graph, result, tolerance: 1e-12)
+        }
+    }
+}

@@ -22,18 +22,83 @@ enum ReductionKernels {
                 var m = -T.infinity
                 var ties: T = 0
                 stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) {
-                    _, off, _ in
-                    let v = x[base + off]
-                    if v > m || v.isNaN && !m.isNaN {
-                        m = v
-                        ties = 1
-                    } else if v == m {
-                        ties += 1
-                    }
+                    _, off, _ in fold(&m, &ties, x[base + off], 1)
                 }
                 y[o] = m
                 io.aux![o] = ties
             }
+        }
+    }
+
+    /// Stage 1 of a two-stage reduction: unit u = o·blocks + b folds block b
+    /// of output o's reduced set (row-major positions
+    /// `b·n/blocks ..< (b+1)·n/blocks`) into `partials[u]` (max: the maximum
+    /// at `2u` and its tie count at `2u + 1`).
+    static func partials<T>(
+        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>,
+        _ partials: UnsafeMutablePointer<T>,
+        blocks: Int, _ range: Range<Int>
+    ) {
+        let x = io.x(0)
+        let n = geo.reducedCount
+        for u in range {
+            let o = u / blocks, b = u % blocks
+            let base = dot(geo.kept.index(of: o), geo.inputStrides)
+            let positions = (b * n / blocks)..<((b + 1) * n / blocks)
+            switch r {
+            case .sum, .mean:
+                var acc: T = 0
+                stridedLoop(geo.reduced, positions, geo.inputStrides, .zero) { _, off, _ in
+                    acc += x[base + off]
+                }
+                partials[u] = acc
+            case .max:
+                var m = -T.infinity
+                var ties: T = 0
+                stridedLoop(geo.reduced, positions, geo.inputStrides, .zero) { _, off, _ in
+                    fold(&m, &ties, x[base + off], 1)
+                }
+                partials[2 * u] = m
+                partials[2 * u + 1] = ties
+            }
+        }
+    }
+
+    /// Stage 2: output o folds its partials in block order.
+    static func combine<T>(
+        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>,
+        _ partials: UnsafeMutablePointer<T>,
+        blocks: Int, _ range: Range<Int>
+    ) {
+        let y = io.y
+        for o in range {
+            switch r {
+            case .sum, .mean:
+                var acc: T = 0
+                for b in 0..<blocks { acc += partials[o * blocks + b] }
+                y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
+            case .max:
+                var m = -T.infinity
+                var ties: T = 0
+                for b in 0..<blocks {
+                    let u = o * blocks + b
+                    fold(&m, &ties, partials[2 * u], partials[2 * u + 1])
+                }
+                y[o] = m
+                io.aux![o] = ties
+            }
+        }
+    }
+
+    /// Folds a value seen `count` times into a running maximum and its tie
+    /// count; NaN, once seen, wins.
+    @inline(__always)
+    static func fold<T: TensorElement>(_ m: inout T, _ ties: inout T, _ v: T, _ count: T) {
+        if v > m || v.isNaN && !m.isNaN {
+            m = v
+            ties = count
+        } else if v == m {
+            ties += count
         }
     }
 

@@ -74,6 +74,8 @@ extension Execution {
         if last - first == 1 {
             switch item.kind {
             case .forward: return "forward \(node) [\(item.lo)..<\(item.hi)]"
+            case .reducePartial: return "partials \(node) [\(item.lo)..<\(item.hi)]"
+            case .reduceCombine: return "combine \(node) [\(item.lo)..<\(item.hi)]"
             case .vjp: return "vjp \(node) arg \(item.slot) [\(item.lo)..<\(item.hi)]"
             case .customVJP: return "vjp \(node)"
             case .join: return "join \(node) [\(item.lo)..<\(item.hi)]"

@@ -195,6 +195,16 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         let j = Int(item.node)
         let range = item.lo..<item.hi
         switch item.kind {
+        case .reducePartial, .reduceCombine:
+            guard case .reduce(let r, let geo) = p.kernels[j] else { return }
+            let partials = base + item.dest
+            if item.kind == .reducePartial {
+                ReductionKernels.partials(
+                    r, geo, io(j), partials, blocks: Int(item.sourceCount), range)
+            } else {
+                ReductionKernels.combine(
+                    r, geo, io(j), partials, blocks: Int(item.sourceCount), range)
+            }
         case .forward:
             try p.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
         case .vjp:

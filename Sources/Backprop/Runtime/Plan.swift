@@ -44,6 +44,11 @@ struct WorkItem: Sendable {
     enum Kind: UInt8, Sendable {
         /// Forward units `lo..<hi` of `node`.
         case forward
+        /// Partials of a two-stage reduction: units are (output, block)
+        /// pairs; `dest` is the partial buffer, `sourceCount` the blocks.
+        case reducePartial
+        /// Outputs `lo..<hi` of a two-stage reduction, folded from its partials.
+        case reduceCombine
         /// VJP units `lo..<hi` of argument `slot` of `node`, into `dest`.
         case vjp
         /// A custom op's VJP for all arguments, into each edge's destination.

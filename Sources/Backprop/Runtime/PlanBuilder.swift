@@ -127,8 +127,39 @@ struct PlanBuilder<T: TensorElement> {
         for level in byLevel {
             var block: [WorkItem] = []
             var costs: [Int] = []
+            var combine: [WorkItem] = []
+            var combineCosts: [Int] = []
             for i in level {
                 let (units, cost) = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count)
+                if case .reduce(let r, let geo) = kernels[i],
+                    let blocks = splitReduction(outputs: units, reducedCount: geo.reducedCount)
+                {
+                    // Note [Two-stage reductions]: few outputs, each folding
+                    // many elements: stage 1 folds fixed blocks of every
+                    // output's reduced set into partials (in parallel), stage 2
+                    // folds each output's partials in block order. The blocks
+                    // are a function of the shapes and the grain, so the bits
+                    // do not depend on the thread count.
+                    let partials = newBuffer(units * blocks * (r == .max ? 2 : 1))
+                    let blockCost = (geo.reducedCount + blocks - 1) / blocks
+                    for c in chunks(units: units * blocks, cost: blockCost) {
+                        block.append(
+                            WorkItem(
+                                kind: .reducePartial, node: Int32(i), slot: 0, accumulate: false,
+                                lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
+                                sourceCount: Int32(blocks)))
+                        costs.append(c.count * blockCost)
+                    }
+                    for c in chunks(units: units, cost: blocks) {
+                        combine.append(
+                            WorkItem(
+                                kind: .reduceCombine, node: Int32(i), slot: 0, accumulate: false,
+                                lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
+                                sourceCount: Int32(blocks)))
+                        combineCosts.append(c.count * blocks)
+                    }
+                    continue
+                }
                 for r in chunks(units: units, cost: cost, minimum: kernels[i].minimumUnitsPerChunk)
                 {
                     block.append(
@@ -139,7 +170,15 @@ struct PlanBuilder<T: TensorElement> {
                     costs.append(r.count * cost)
                 }
             }
-            schedule(block, costs)
+            let total = costs.reduce(0, +) + combineCosts.reduce(0, +)
+            if total < options.inlineThreshold {
+                schedule(block + combine, costs + combineCosts)
+            } else {
+                schedule(block, costs)
+                schedule(
+                    combine, combineCosts,
+                    forceSerial: combineCosts.reduce(0, +) < options.inlineThreshold)
+            }
         }
         closeSerial()
         forwardPhaseCount = phaseStart.count - 1
@@ -308,6 +347,13 @@ struct PlanBuilder<T: TensorElement> {
             let t = itemTime[k]
             let j = Int(item.node)
             switch item.kind {
+            case .reducePartial:
+                touch(item.dest, t)
+                for p in graph.parents(of: j) { touch(valueBuffer[p], t) }
+            case .reduceCombine:
+                touch(item.dest, t)
+                touch(valueBuffer[j], t)
+                if auxBuffer[j] >= 0 { touch(auxBuffer[j], t) }
             case .forward:
                 touch(valueBuffer[j], t)
                 for p in graph.parents(of: j) { touch(valueBuffer[p], t) }
@@ -386,6 +432,14 @@ struct PlanBuilder<T: TensorElement> {
         statistics.arenaElements = arenaCount
         statistics.unsharedElements = arenaCount
         return true
+    }
+
+    /// The number of blocks to split a reduction's reduced sets into, or
+    /// `nil` when its outputs alone give enough chunks (or it is too small).
+    private func splitReduction(outputs: Int, reducedCount: Int) -> Int? {
+        let wanted = Swift.min(options.maxChunksPerNode, outputs * reducedCount / options.grain)
+        guard outputs < wanted, reducedCount >= 64 else { return nil }
+        return Swift.min(reducedCount / 16, Swift.max(2, wanted / outputs))
     }
 
     /// Splits `units` into chunks of about `options.grain` cost, each at
