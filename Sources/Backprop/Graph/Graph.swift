@@ -32,10 +32,20 @@ public struct Graph<Element: TensorElement>: Sendable {
     public let forwardOrder: [NodeID]
     let isInOutputCone: [Bool]
     let levelOf: [Int]
+    /// Nodes sorted by level, then id; level l is `levelNodes[levelStart[l]..<levelStart[l + 1]]`.
+    let levelStart: [Int]
+    let levelNodes: [NodeID]
+
     /// The nodes grouped by level: leaves and other parentless nodes are
     /// level 0, every other node is 1 + the largest level of its parents.
     /// Nodes of one level are independent of each other.
-    public let levels: [[NodeID]]
+    public var levels: [[NodeID]] { (0..<levelCount).map { Array(nodes(inLevel: $0)) } }
+    /// The number of levels.
+    public var levelCount: Int { levelStart.count - 1 }
+    /// The nodes of level `l`, in id order.
+    public func nodes(inLevel l: Int) -> ArraySlice<NodeID> {
+        levelNodes[levelStart[l]..<levelStart[l + 1]]
+    }
     /// The input and parameter nodes (those whose gradient is reported), in id order.
     public let inputs: [NodeID]
     /// The rewrites the simplifier applied, in the order applied.
@@ -119,15 +129,23 @@ extension Graph {
             for p in table.parents(node) { cone[p] = true }
         }
         var levelOf = [Int](repeating: 0, count: table.count)
-        var levels: [[NodeID]] = []
+        var levelCount = 0
         for node in order {
             var level = 0
             for p in table.parents(node) { level = Swift.max(level, levelOf[p] + 1) }
             levelOf[node] = level
-            if level == levels.count { levels.append([]) }
-            levels[level].append(node)
+            levelCount = Swift.max(levelCount, level + 1)
         }
-        for l in levels.indices { levels[l].sort() }
+        // Counting sort by level; ids ascend within a level.
+        var levelStart = [Int](repeating: 0, count: levelCount + 1)
+        for node in 0..<table.count { levelStart[levelOf[node] + 1] += 1 }
+        for l in 0..<levelCount { levelStart[l + 1] += levelStart[l] }
+        var fill = levelStart
+        var levelNodes = [NodeID](repeating: 0, count: table.count)
+        for node in 0..<table.count {
+            levelNodes[fill[levelOf[node]]] = node
+            fill[levelOf[node]] += 1
+        }
 
         self.table = table
         self.output = output
@@ -138,7 +156,8 @@ extension Graph {
         self.forwardOrder = order.filter { cone[$0] }
         self.isInOutputCone = cone
         self.levelOf = levelOf
-        self.levels = levels
+        self.levelStart = levelStart
+        self.levelNodes = levelNodes
         self.inputs = (0..<table.count).filter { table.ops[$0].isDifferentiableLeaf }
         self.rewrites = rewrites
         self.nameIndex = nameIndex
@@ -260,9 +279,19 @@ extension Graph {
                 shapes[i] = t.values[i]?.shape ?? t.declaredShapes[i]!
                 continue
             }
+            // Elementwise ops on equal shapes, the common case, need no rule.
+            let parents = t.parents(i)
+            switch op {
+            case .identity, .unary:
+                shapes[i] = shapes[parents.first!]
+                continue
+            case .binary where shapes[parents.first!] == shapes[parents.last!]:
+                shapes[i] = shapes[parents.first!]
+                continue
+            default: break
+            }
             do {
-                shapes[i] = try op.outputShape(
-                    t.parents(i).map { shapes[$0] }, dtype: Element.dtype)
+                shapes[i] = try op.outputShape(parents.map { shapes[$0] }, dtype: Element.dtype)
             } catch {
                 throw error.at(node: t.displayName(i), op: op.name)
             }

@@ -48,7 +48,7 @@ public enum Op: Sendable {
     /// `max(z, 0) − z·y + log(1 + e^−|z|)`. Parents: logits, targets.
     case sigmoidCrossEntropy
     /// A user-defined op. See ``CustomOperation``.
-    case custom(any CustomOperation)
+    indirect case custom(any CustomOperation)
 
     /// The op's catalog entry (its name in graph files).
     public var kind: OpKind {

@@ -117,8 +117,8 @@ struct PlanBuilder<T: TensorElement> {
 
         // Levels of the nodes that compute something.
         var byLevel: [[NodeID]] = []
-        for level in graph.levels.dropFirst() {
-            let nodes = level.filter { cone[$0] && !graph.op(of: $0).isLeaf }
+        for l in 1..<Swift.max(1, graph.levelCount) {
+            let nodes = graph.nodes(inLevel: l).filter { cone[$0] && !graph.op(of: $0).isLeaf }
             if !nodes.isEmpty { byLevel.append(nodes) }
         }
         statistics.levels = byLevel.count
@@ -428,7 +428,7 @@ struct PlanBuilder<T: TensorElement> {
         arenaCount = 2 * count + 1
         leaves = (0..<n).filter { positions[$0] >= 0 && graph.op(of: $0).isLeaf }
         statistics.scalarTape = true
-        statistics.levels = graph.levels.count - 1
+        statistics.levels = graph.levelCount - 1
         statistics.arenaElements = arenaCount
         statistics.unsharedElements = arenaCount
         return true
