@@ -1,0 +1,136 @@
+/// What a buffer holds, for placement policy and reports.
+enum BufferRole: String, CaseIterable, Hashable, Sendable, Comparable {
+    /// A node's forward value, produced by one chunk.
+    case value
+    /// A node's gradient (the reduced sum of its contributions).
+    case gradient
+    /// A worker's partial gradient buffer (summed at the level's join), or
+    /// other per-worker or per-node scratch.
+    case partial
+    /// A read-mostly parameter (an input read by every node's workers).
+    case parameter
+
+    /// The plural, as reports print it: `"values"`, `"gradients"`, ….
+    var plural: String { rawValue + "s" }
+
+    static func < (a: BufferRole, b: BufferRole) -> Bool {
+        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    }
+}
+
+/// How many bytes of each ``BufferRole`` were placed where: what a plan
+/// records about its buffers, and what arenas count.
+///
+/// ```swift
+/// var record = PlacementRecord()
+/// record.add(4096, role: .value, at: .node(1))
+/// record.bytes(.value, at: .node(1))  // 4096
+/// ```
+struct PlacementRecord: Hashable, Sendable {
+    private var counts: [NUMAPlacement: [BufferRole: Int]] = [:]
+
+    /// An empty record.
+    init() {}
+
+    /// Counts `byteCount` bytes of `role` at `placement`.
+    mutating func add(_ byteCount: Int, role: BufferRole, at placement: NUMAPlacement) {
+        counts[placement, default: [:]][role, default: 0] += byteCount
+    }
+
+    /// Adds every count of `other`.
+    mutating func merge(_ other: PlacementRecord) {
+        for (placement, roles) in other.counts {
+            for (role, bytes) in roles { add(bytes, role: role, at: placement) }
+        }
+    }
+
+    /// The bytes of `role` at `placement`.
+    func bytes(_ role: BufferRole, at placement: NUMAPlacement) -> Int {
+        counts[placement]?[role] ?? 0
+    }
+
+    /// All bytes at `placement`.
+    func totalBytes(at placement: NUMAPlacement) -> Int {
+        counts[placement]?.values.reduce(0, +) ?? 0
+    }
+
+    /// All bytes of `role`, wherever placed.
+    func totalBytes(of role: BufferRole) -> Int {
+        counts.values.reduce(0) { $0 + ($1[role] ?? 0) }
+    }
+
+    /// The placements that hold anything: nodes by id, then interleaved.
+    var placements: [NUMAPlacement] {
+        counts.filter { !$0.value.isEmpty }.keys.sorted()
+    }
+}
+
+/// The placement report: the topology, whether libnuma was found, and per
+/// node the bytes of values, gradients, partials and parameters placed
+/// there. Its ``description`` is what `backprop info` prints.
+///
+/// ```text
+/// NUMA: libnuma (libnuma.so.1), 2 nodes
+///   libnuma: found (libnuma.so.1)
+///   node 0: CPUs 0-7, memory 63.9 GiB
+///   node 1: CPUs 8-15, memory 64.0 GiB
+/// placement:
+///   node 0: values 1.5 MiB, gradients 1.5 MiB, partials 256 KiB
+///   node 1: values 1.5 MiB, gradients 1.5 MiB, partials 256 KiB
+///   interleaved: parameters 4.0 MiB
+/// ```
+struct PlacementReport: Sendable, CustomStringConvertible {
+    /// ``NUMASystem/summary`` of the system used.
+    let summary: String
+    let libnuma: LibNUMAStatus
+    let topology: NUMATopology
+    let record: PlacementRecord
+
+    /// The report of `record`, placed by `system`.
+    init(system: any NUMASystem, record: PlacementRecord) {
+        self.summary = system.summary
+        self.libnuma = system.libnuma
+        self.topology = system.topology
+        self.record = record
+    }
+
+    var description: String {
+        var lines = ["NUMA: \(summary)", "  libnuma: \(libnuma)"]
+        for node in topology.nodes {
+            let cpus =
+                node.cpus.isEmpty ? "no CPUs" : "CPUs " + NUMATopology.cpuListText(node.cpus)
+            let memory = node.memoryBytes.map { ", memory " + Self.format(bytes: $0) } ?? ""
+            lines.append("  node \(node.id): \(cpus)\(memory)")
+        }
+        let placements = record.placements
+        if placements.isEmpty {
+            lines.append("placement: nothing placed")
+        } else {
+            lines.append("placement:")
+            for placement in placements {
+                let parts = BufferRole.allCases.compactMap { role -> String? in
+                    let bytes = record.bytes(role, at: placement)
+                    return bytes == 0 ? nil : "\(role.plural) \(Self.format(bytes: bytes))"
+                }
+                lines.append("  \(placement): " + parts.joined(separator: ", "))
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `512 B`, `256 KiB`, `1.5 MiB`, `63.9 GiB`: binary units, one
+    /// decimal, dropped when it is zero.
+    static func format(bytes: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if unit == 0 { return "\(bytes) B" }
+        let tenths = Int((value * 10).rounded())
+        let fraction = tenths % 10 == 0 ? "" : ".\(tenths % 10)"
+        return "\(tenths / 10)\(fraction) \(units[unit])"
+    }
+}
