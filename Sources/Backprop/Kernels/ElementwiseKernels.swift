@@ -30,7 +30,11 @@ enum ElementwiseKernels {
         case .tanh: for e in r { t.store(e, g[e] * (1 - y[e] * y[e])) }
         case .sigmoid: for e in r { t.store(e, g[e] * y[e] * (1 - y[e])) }
         case .relu: for e in r { t.store(e, x[e] > 0 ? g[e] : 0) }
-        default: for e in r { t.store(e, f.pullback(x: x[e], y: y[e], g: g[e])) }
+        // Each case reads only what `NodeKernel.vjpReads` declares (the
+        // other buffer may already hold something else).
+        case .sqrt: for e in r { t.store(e, g[e] / (2 * y[e])) }
+        case .log, .pow, .sin, .cos, .abs:
+            for e in r { t.store(e, f.pullback(x: x[e], y: 0, g: g[e])) }
         }
     }
 

@@ -27,7 +27,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     private let running = Atomic<Bool>(false)
     /// The failure of the earliest failing task, by task index.
     private let failure = Mutex<(task: Int, error: ExecutionError)?>(nil)
-    private let failed = Atomic<Bool>(false)
+    /// After a failure: the first task of the phase after the failing one.
+    /// Later tasks are skipped; tasks of the failing phase still run, so the
+    /// reported failure (the lowest failing task) does not depend on timing.
+    private let skipFrom = Atomic<Int>(Int.max)
     /// Per phase: when it ended; per task: start, end and worker (tracing).
     let phaseEnd: AlignedBuffer<UInt64>
     let taskTimes: AlignedBuffer<UInt64>
@@ -124,7 +127,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             runTape(tape)
             return
         }
-        failed.store(false, ordering: .relaxed)
+        skipFrom.store(Int.max, ordering: .relaxed)
         failure.withLock { $0 = nil }
         let tracing = isTracing
         let times = taskTimes.base, workers = taskWorker.base, ends = phaseEnd.base
@@ -155,7 +158,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     }
 
     private func runTask(_ t: Int) {
-        if failed.load(ordering: .relaxed) { return }
+        if t >= skipFrom.load(ordering: .relaxed) { return }
         let p = plan
         for k in p.taskStart[t]..<p.taskStart[t + 1] {
             let item = p.items[k]
@@ -173,7 +176,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
                 failure.withLock { current in
                     if current == nil || current!.task > t { current = (t, described) }
                 }
-                failed.store(true, ordering: .relaxed)
+                var next = 1
+                while plan.phaseStart[next] <= t { next += 1 }
+                skipFrom.store(plan.phaseStart[next], ordering: .relaxed)
                 return
             }
         }

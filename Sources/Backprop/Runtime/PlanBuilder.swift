@@ -269,8 +269,9 @@ struct PlanBuilder<T: TensorElement> {
                 var vjpCosts: [Int] = []
                 for j in level where requiresGradient[j] {
                     if case .custom = kernels[j] {
-                        if graph.parents(of: j).indices.contains(where: {
-                            edgeDest[table.parentStart[j] + $0] >= 0
+                        // Edge ids of j's arguments: parentStart[j] + k.
+                        if (table.parentStart[j]..<table.parentStart[j + 1]).contains(where: {
+                            edgeDest[$0] >= 0
                         }) {
                             vjp.append(
                                 WorkItem(

@@ -13,6 +13,8 @@
 /// (`0..<count`) and the adjoints region (`count..<2·count`) of the arena.
 struct ScalarTape: Sendable {
     enum Code: UInt8, Sendable {
+        /// `max` over a scalar: the value itself; the gradient flows unless it is NaN.
+        case maxOfOne
         case leaf, copy, neg, exp, log, sqrt, pow, tanh, sigmoid, relu, sin, cos, abs
         case add, sub, mul, div, sigmoidCrossEntropy
     }
@@ -40,6 +42,7 @@ struct ScalarTape: Sendable {
             let code: Code
             switch graph.op(of: i) {
             case .input, .parameter, .constant: code = .leaf
+            case .reduce(.max, _, _): code = .maxOfOne
             case .identity, .reshape, .reduce, .broadcast, .transpose: code = .copy
             case .unary(let f):
                 switch f {
@@ -86,7 +89,7 @@ struct ScalarTape: Sendable {
             let x = v[Int(a[i])], y = v[Int(b[i])]
             switch codes[i] {
             case .leaf: continue
-            case .copy: v[i] = x
+            case .copy, .maxOfOne: v[i] = x
             case .neg: v[i] = -x
             case .exp: v[i] = T.exp(x)
             case .log: v[i] = T.log(x)
@@ -117,6 +120,7 @@ struct ScalarTape: Sendable {
             switch codes[i] {
             case .leaf: continue
             case .copy: g[ia] += gi
+            case .maxOfOne: g[ia] += x == out ? gi : 0
             case .neg: g[ia] -= gi
             case .exp: g[ia] += gi * out
             case .log: g[ia] += gi / x
