@@ -227,21 +227,26 @@ do {
     try one.run(on: r1)
     try two.run(on: r2)
     var t1: [Double] = [], t2: [Double] = [], ratios: [Double] = []
-    for _ in 0..<(quick ? 3 : 7) {
-        var t0 = now()
-        try one.run(on: r1)
-        t1.append(Double(now() - t0))
-        t0 = now()
-        try two.run(on: r2)
-        t2.append(Double(now() - t0))
-        ratios.append(t1.last! / t2.last!)
+    // Pairs in alternating order, so neither side always runs first.
+    for round in 0..<(quick ? 3 : 15) {
+        var a = 0.0, b = 0.0
+        for side in round % 2 == 0 ? [1, 2] : [2, 1] {
+            let t0 = now()
+            if side == 1 { try one.run(on: r1) } else { try two.run(on: r2) }
+            if side == 1 { a = Double(now() - t0) } else { b = Double(now() - t0) }
+        }
+        t1.append(a)
+        t2.append(b)
+        ratios.append(a / b)
     }
     func med(_ x: [Double]) -> Double { x.sorted()[x.count / 2] }
     print("| threads | ms | GB/s |")
     print("|---|---|---|")
     print("| 1 | \(fmt(med(t1) / 1e6, 2)) | \(fmt(bytes / med(t1), 2)) |")
     print("| 2 | \(fmt(med(t2) / 1e6, 2)) | \(fmt(bytes / med(t2), 2)) |")
-    print("\nspeed-up at 2 threads (median of paired runs): \(fmt(med(ratios), 2))×")
+    print(
+        "\nspeed-up at 2 threads, median of \(ratios.count) paired runs: \(fmt(med(ratios), 2))× "
+            + "(range \(fmt(ratios.min()!, 2))–\(fmt(ratios.max()!, 2))×)")
 
     // Scheduler efficiency, independent of the machine's clock drift: how
     // busy each worker was (trace) and how much more work 2 threads did.
