@@ -78,6 +78,9 @@ enum Gemm {
     /// Rows of op(A) per row block (kept in L2 while every strip of B passes).
     static var rowBlock: Int { 144 }
 
+    /// The fewest multiply-adds (m·n·k) for which a product goes to the BLAS.
+    static let blasMinimumWork = 64 * 64 * 64
+
     /// Computes C = op(A)·op(B), or C += op(A)·op(B) when `accumulate`, for
     /// row-major matrices given as base pointers and leading dimensions.
     ///
@@ -132,7 +135,10 @@ enum Gemm {
             }
             return
         }
-        if useBLAS, let blas = BLAS.shared,
+        // Small products stay on the portable kernel: OpenBLAS's small-matrix
+        // kernels allocate on every call (which would break allocation-free
+        // re-execution), and at this size a call's overhead dominates anyway.
+        if useBLAS, m * n * k >= Gemm.blasMinimumWork, let blas = BLAS.shared,
             blas.gemm(
                 transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k,
                 a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)

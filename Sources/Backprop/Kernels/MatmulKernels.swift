@@ -29,7 +29,8 @@ enum MatmulKernels {
             // dA[t][i, :] = G[t][i, :] · B[t]ᵀ
             let batched = g.aBatched
             forEachBatchRun(rows: g.m, r) { s, row, count in
-                for (n, batch) in batches(g, shared: !batched, s).enumerated() {
+                for batch in batches(g, shared: !batched, s) {
+                    let n = batch - batches(g, shared: !batched, s).lowerBound
                     Gemm.multiply(
                         transposeA: false, transposeB: true, m: count, n: g.k, k: g.n,
                         a: cot + (batch * g.m + row) * g.n, lda: g.n,
@@ -42,7 +43,8 @@ enum MatmulKernels {
             // dB[t][p, :] = A[t][:, p]ᵀ · G[t]
             let batched = g.bBatched
             forEachBatchRun(rows: g.k, r) { s, row, count in
-                for (n, batch) in batches(g, shared: !batched, s).enumerated() {
+                for batch in batches(g, shared: !batched, s) {
+                    let n = batch - batches(g, shared: !batched, s).lowerBound
                     Gemm.multiply(
                         transposeA: true, transposeB: false, m: count, n: g.n, k: g.m,
                         a: a + (g.aBatched ? batch * g.m * g.k : 0) + row, lda: g.k,
