@@ -348,3 +348,22 @@ func classifier(
         }
     }
 }
+
+@Suite struct PlanCostTests {
+    @Test func costEstimatesOfHugeNodesSaturate() {
+        #expect(saturatingProduct(Int.max / 2, 3) == Int.max)
+        #expect(saturatingProduct(1 << 20, 1 << 20) == 1 << 40)
+        #expect(saturatingSum(Int.max, 1) == Int.max)
+        #expect(saturatingSum(2, 3) == 5)
+    }
+
+    @Test func planningAHugeMatrixProductDoesNotTrap() throws {
+        // Declared, never run: planning must only estimate.
+        let b = GraphBuilder<Float>()
+        let x = b.input("x", shape: [1 << 20, 1 << 16]),
+            w = b.input("w", shape: [1 << 16, 1 << 16])
+        let plan = Plan(
+            try b.build(output: x.matmul(w).sum()), options: PlanOptions(gradients: false))
+        #expect(plan.isParallel)
+    }
+}

@@ -148,7 +148,7 @@ struct PlanBuilder<T: TensorElement> {
                                 kind: .reducePartial, node: Int32(i), slot: 0, accumulate: false,
                                 lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
                                 sourceCount: Int32(blocks)))
-                        costs.append(c.count * blockCost)
+                        costs.append(saturatingProduct(c.count, blockCost))
                     }
                     for c in chunks(units: units, cost: blocks) {
                         combine.append(
@@ -156,7 +156,7 @@ struct PlanBuilder<T: TensorElement> {
                                 kind: .reduceCombine, node: Int32(i), slot: 0, accumulate: false,
                                 lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
                                 sourceCount: Int32(blocks)))
-                        combineCosts.append(c.count * blocks)
+                        combineCosts.append(saturatingProduct(c.count, blocks))
                     }
                     continue
                 }
@@ -167,17 +167,18 @@ struct PlanBuilder<T: TensorElement> {
                             kind: .forward, node: Int32(i), slot: 0, accumulate: false,
                             lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[i],
                             sourceStart: 0, sourceCount: 0))
-                    costs.append(r.count * cost)
+                    costs.append(saturatingProduct(r.count, cost))
                 }
             }
-            let total = costs.reduce(0, +) + combineCosts.reduce(0, +)
+            let total = saturatingSum(
+                costs.reduce(0, saturatingSum), combineCosts.reduce(0, saturatingSum))
             if total < options.inlineThreshold {
                 schedule(block + combine, costs + combineCosts)
             } else {
                 schedule(block, costs)
                 schedule(
                     combine, combineCosts,
-                    forceSerial: combineCosts.reduce(0, +) < options.inlineThreshold)
+                    forceSerial: combineCosts.reduce(0, saturatingSum) < options.inlineThreshold)
             }
         }
         closeSerial()
@@ -227,7 +228,7 @@ struct PlanBuilder<T: TensorElement> {
                         let costs = all.map {
                             kernels[$0.child].vjpUnits(slot: $0.slot, inputCount: count).cost
                         }
-                        for r in chunks(units: count, cost: costs.reduce(0, +)) {
+                        for r in chunks(units: count, cost: costs.reduce(0, saturatingSum)) {
                             for (index, edge) in all.enumerated() {
                                 grouped.append(
                                     WorkItem(
@@ -235,7 +236,7 @@ struct PlanBuilder<T: TensorElement> {
                                         accumulate: index > 0 || received[p], lo: r.lowerBound,
                                         hi: r.upperBound, dest: gradientBuffer[p], sourceStart: 0,
                                         sourceCount: 0))
-                                groupedCosts.append(r.count * costs[index])
+                                groupedCosts.append(saturatingProduct(r.count, costs[index]))
                                 groupedGlue.append(index > 0)
                             }
                         }
@@ -299,7 +300,7 @@ struct PlanBuilder<T: TensorElement> {
                                     accumulate: edgeAccumulate[e], lo: r.lowerBound,
                                     hi: r.upperBound, dest: edgeDest[e], sourceStart: 0,
                                     sourceCount: 0))
-                            vjpCosts.append(r.count * cost)
+                            vjpCosts.append(saturatingProduct(r.count, cost))
                         }
                     }
                 }
@@ -322,8 +323,9 @@ struct PlanBuilder<T: TensorElement> {
             }
             schedule(start, start.map { _ in 0 })
             for plan in levelPlans {
-                let vjpCost = plan.vjpCosts.reduce(0, +), joinCost = plan.joinCosts.reduce(0, +)
-                if vjpCost + joinCost < options.inlineThreshold {
+                let vjpCost = plan.vjpCosts.reduce(0, saturatingSum),
+                    joinCost = plan.joinCosts.reduce(0, saturatingSum)
+                if saturatingSum(vjpCost, joinCost) < options.inlineThreshold {
                     schedule(plan.vjp + plan.joins, plan.vjpCosts + plan.joinCosts)
                 } else {
                     schedule(plan.vjp, plan.vjpCosts, glue: plan.glue)
@@ -438,7 +440,8 @@ struct PlanBuilder<T: TensorElement> {
     /// The number of blocks to split a reduction's reduced sets into, or
     /// `nil` when its outputs alone give enough chunks (or it is too small).
     private func splitReduction(outputs: Int, reducedCount: Int) -> Int? {
-        let wanted = Swift.min(options.maxChunksPerNode, outputs * reducedCount / options.grain)
+        let wanted = Swift.min(
+            options.maxChunksPerNode, saturatingProduct(outputs, reducedCount) / options.grain)
         guard outputs < wanted, reducedCount >= 64 else { return nil }
         return Swift.min(reducedCount / 16, Swift.max(2, wanted / outputs))
     }
@@ -448,7 +451,7 @@ struct PlanBuilder<T: TensorElement> {
     /// chunks are that large.
     private func chunks(units: Int, cost: Int, minimum: Int = 1) -> [Range<Int>] {
         guard units > 0 else { return [] }
-        let total = units * Swift.max(1, cost)
+        let total = saturatingProduct(units, Swift.max(1, cost))
         let count = Swift.min(
             units / Swift.max(1, minimum), options.maxChunksPerNode,
             Swift.max(1, (total + options.grain - 1) / options.grain))
@@ -473,7 +476,7 @@ struct PlanBuilder<T: TensorElement> {
         _ block: [WorkItem], _ costs: [Int], glue: [Bool] = [], forceSerial: Bool = false
     ) {
         guard !block.isEmpty else { return }
-        let total = costs.reduce(0, +)
+        let total = costs.reduce(0, saturatingSum)
         if forceSerial || total < options.inlineThreshold || block.count == 1 {
             if !serialOpen {
                 serialOpen = true
@@ -492,7 +495,7 @@ struct PlanBuilder<T: TensorElement> {
         for (k, (item, cost)) in zip(block, costs).enumerated() {
             items.append(item)
             itemTime.append(time)
-            acc += cost
+            acc = saturatingSum(acc, cost)
             let gluedToNext = k + 1 < glue.count && glue[k + 1]
             if acc >= options.grain && !gluedToNext {
                 taskStart.append(items.count)
@@ -544,6 +547,18 @@ struct PlanBuilder<T: TensorElement> {
         statistics.unsharedElements = unshared
         return offset
     }
+}
+
+/// a · b, or `Int.max` when that overflows (cost estimates of huge nodes).
+func saturatingProduct(_ a: Int, _ b: Int) -> Int {
+    let (p, overflow) = a.multipliedReportingOverflow(by: b)
+    return overflow ? Int.max : p
+}
+
+/// a + b, or `Int.max` when that overflows.
+func saturatingSum(_ a: Int, _ b: Int) -> Int {
+    let (s, overflow) = a.addingReportingOverflow(b)
+    return overflow ? Int.max : s
 }
 
 /// A binary min-heap of (key, value) pairs.
