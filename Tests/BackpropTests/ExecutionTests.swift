@@ -36,7 +36,7 @@ func classifier(
         let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
         #expect(plan.isParallel)
         let runtime = Runtime(threads: threads)
-        let execution = Execution(plan: plan)
+        let execution = try Execution(plan: plan)
         var rng = LCG(seed: 4)
         let batches = (0..<3).map { _ in Tensor<Float>.random([batch, features], &rng) }
         try execution.run(on: runtime)
@@ -68,7 +68,10 @@ func classifier(
         }
         let mismatches = Atomic<Int>(0)
         DispatchQueue.concurrentPerform(iterations: 4) { k in
-            let execution = Execution(plan: plan)
+            guard let execution = try? Execution(plan: plan) else {
+                mismatches.add(1, ordering: .relaxed)
+                return
+            }
             for _ in 0..<10 {
                 do {
                     try execution.setInput("x", inputs[k])
@@ -98,7 +101,7 @@ func classifier(
             }, vjp: { _, _, g in [g] })
         let b = GraphBuilder<Double>()
         let g = try b.build(output: reenter(b.input("x", 1.0)).named("r"))
-        let execution = Execution(plan: Plan(g))
+        let execution = try Execution(plan: Plan(g))
         holder.execution = execution
         do {
             try execution.run(on: Runtime(threads: 2))
@@ -119,13 +122,13 @@ func classifier(
         let nested = ClosureOp<Double>(
             name: "nested",
             forward: { x in
-                let e = Execution(plan: innerPlan)
+                let e = try Execution(plan: innerPlan)
                 try e.run(on: Runtime(threads: 2))
                 return x[0].map { $0 + Double(e.output.scalar!) }
             }, vjp: { _, _, g in [g] })
         let b = GraphBuilder<Double>()
         let g = try b.build(output: nested(b.input("x", 1.0)))
-        let execution = Execution(plan: Plan(g))
+        let execution = try Execution(plan: Plan(g))
         try execution.run(on: Runtime(threads: 2))
         let expected = try ReferenceExecutor().forward(inner).output.scalar!
         #expect(Swift.abs(execution.output.scalar! - 1 - Double(expected)) < 1e-4)
@@ -168,7 +171,7 @@ func classifier(
         let a = b.input("A", .random([3, 4], &rng))
         let graph = try b.build(output: tanh(a).matmul(b.constant(.random([4, 2], &rng))))
         let cotangent = Tensor<Double>.random([3, 2], &rng)
-        let execution = Execution(plan: Plan(graph))
+        let execution = try Execution(plan: Plan(graph))
         try execution.setCotangent(cotangent)
         try execution.run()
         let reference = try ReferenceExecutor().vjp(graph, cotangent: cotangent)
@@ -186,7 +189,7 @@ func classifier(
         let g = try b.build(
             output: crossEntropy(logits: b.input("z", .zeros([2, 3])), labels: labels).named("ce")
                 .sum())
-        let execution = Execution(plan: Plan(g))
+        let execution = try Execution(plan: Plan(g))
         #expect(throws: ExecutionError.invalidLabel(node: "ce", index: 1, value: 7, classes: 3)) {
             try execution.run(on: Runtime(threads: 2))
         }
@@ -203,10 +206,10 @@ func classifier(
         let x = b.input("x", Tensor([1.0, 2, 3]))
         _ = b.input("unused", 5.0)
         let graph = try b.build(output: (x * x).sum())
-        let forward = Execution(plan: Plan(graph, options: PlanOptions(gradients: false)))
+        let forward = try Execution(plan: Plan(graph, options: PlanOptions(gradients: false)))
         try forward.run()
         #expect(forward.output.scalar == 14)
-        let full = Execution(plan: Plan(graph))
+        let full = try Execution(plan: Plan(graph))
         try full.run()
         #expect(full.gradient(of: "x") == Tensor([2.0, 4, 6]))
         #expect(full.gradient(of: "unused") == Tensor(0.0))
@@ -270,7 +273,7 @@ func classifier(
         for _ in 0..<50 { v = v + 1 }
         let plan = Plan(try b.build(output: v.sum()))
         #expect(plan.statistics.arenaElements < plan.statistics.unsharedElements / 4)
-        let execution = Execution(plan: plan)
+        let execution = try Execution(plan: plan)
         try execution.run()
         #expect(execution.output.scalar == Float(50 * 1024))
     }
@@ -280,7 +283,7 @@ func classifier(
     @Test func statisticsAndChromeTrace() throws {
         let graph = try classifier(seed: 14)
         let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
-        let execution = Execution(plan: plan)
+        let execution = try Execution(plan: plan)
         execution.isTracing = true
         try execution.run(on: Runtime(threads: 2))
         let stats = execution.lastRunStatistics

@@ -12,7 +12,7 @@ func runEverywhere<T>(
     var first: (Tensor<T>, [String: Tensor<T>])?
     for n in threads {
         let runtime = Runtime(threads: n)
-        let execution = Execution(plan: plan)
+        let execution = try Execution(plan: plan)
         for _ in 0..<repeats {
             try execution.run(on: runtime)
             let result = (execution.output, execution.gradients)
@@ -104,7 +104,7 @@ func expectMatchesReference<T>(
         let graph = try b.build(output: terms.dropFirst().reduce(terms[0]) { $0 + $1 })
         let plan = Plan(graph)
         #expect(plan.statistics.scalarTape)
-        let execution = Execution(plan: plan)
+        let execution = try Execution(plan: plan)
         try execution.run()
         let reference = try ReferenceExecutor().gradients(graph)
         #expect(
@@ -159,7 +159,7 @@ func expectMatchesReference<T>(
         let reference = try ReferenceExecutor().gradients(graph)
         #expect(reference.gradients["x"]?.scalar == 1)  // from the mean only
         for options in [PlanOptions(), PlanOptions(scalarTape: false)] {
-            let e = Execution(plan: Plan(graph, options: options))
+            let e = try Execution(plan: Plan(graph, options: options))
             try e.run()
             #expect(e.gradient(of: "x")?.scalar == 1)
         }

@@ -26,11 +26,11 @@ import Testing
         let (n, omega, d0, d1, d2, total) = Self.s1Reference[row]
         let graph = try Workloads.scalarDAG(nodes: n)
         let reference = try ReferenceExecutor().gradients(graph)
-        let execution = Execution(plan: Plan(graph))
+        let execution = try Execution(plan: Plan(graph))
         try execution.run()
         var levels = PlanOptions(scalarTape: false)
         levels.grain = 64
-        let levelExecution = Execution(plan: Plan(graph, options: levels))
+        let levelExecution = try Execution(plan: Plan(graph, options: levels))
         try levelExecution.run(on: Runtime(threads: 2))
         for gradients in [reference.gradients, execution.gradients, levelExecution.gradients] {
             #expect(close(gradients["x0"]!.scalar!, d0))
@@ -45,7 +45,7 @@ import Testing
 
     @Test func schedulerShapesAndSmallWorkloadsRun() throws {
         let chain = try Workloads.linearChain(nodes: 1000)
-        let e = Execution(plan: Plan(chain))
+        let e = try Execution(plan: Plan(chain))
         try e.run()
         #expect(e.output.scalar == 999)
         #expect(e.gradient(of: "x")?.scalar == 1)

@@ -114,15 +114,15 @@ print("|---|---|---|---|---|---|---|---|---|")
 for n in quick ? [10_000] : [10_000, 1_000_000] {
     let reps = n > 100_000 ? 5 : 50
     let eager = try median(n > 100_000 ? 3 : 20) {
-        let e = Execution(plan: Plan(try Workloads.scalarDAG(nodes: n)))
+        let e = try Execution(plan: Plan(try Workloads.scalarDAG(nodes: n)))
         try e.run()
     }
     let graph = try Workloads.scalarDAG(nodes: n)
-    let execution = Execution(plan: Plan(graph))
+    let execution = try Execution(plan: Plan(graph))
     let tape = try median(reps) { try execution.run() }
     var levelTimes: [Double] = []
     for threads in [1, 2] {
-        let levels = Execution(plan: Plan(graph, options: PlanOptions(scalarTape: false)))
+        let levels = try Execution(plan: Plan(graph, options: PlanOptions(scalarTape: false)))
         let runtime = Runtime(threads: threads)
         levelTimes.append(try median(reps) { try levels.run(on: runtime) })
     }
@@ -149,14 +149,14 @@ let shapes: [(String, () throws -> Graph<Double>)] = [
 for (name, make) in shapes {
     let graph = try make()
     let reps = graph.count > 100_000 ? 5 : 30
-    let tape = Execution(plan: Plan(graph))
+    let tape = try Execution(plan: Plan(graph))
     let tapeTime = try median(reps) { try tape.run() }
     var times: [Double] = []
     var phases = 0
     for threads in [1, 2] {
         let plan = Plan(graph, options: PlanOptions(scalarTape: false))
         phases = plan.statistics.forwardPhases + plan.statistics.backwardPhases
-        let e = Execution(plan: plan)
+        let e = try Execution(plan: plan)
         let runtime = Runtime(threads: threads)
         times.append(try median(reps) { try e.run(on: runtime) })
     }
@@ -182,7 +182,7 @@ do {
     let plan = Plan(graph, options: options)
     var perPhase: [Double] = []
     for threads in [1, 2] {
-        let e = Execution(plan: plan)
+        let e = try Execution(plan: plan)
         let runtime = Runtime(threads: threads)
         perPhase.append(
             try median(30) { try e.run(on: runtime) } / Double(plan.statistics.forwardPhases))
@@ -222,7 +222,7 @@ do {
     let plan = Plan(graph)
     let bytes = Workloads.wideDAGBytes(length: length)
     // 1 and 2 threads alternate, so that drift on a shared machine hits both.
-    let one = Execution(plan: plan), two = Execution(plan: plan)
+    let one = try Execution(plan: plan), two = try Execution(plan: plan)
     let r1 = Runtime(threads: 1), r2 = Runtime(threads: 2)
     try one.run(on: r1)
     try two.run(on: r2)
@@ -280,7 +280,7 @@ do {
     print("| threads | ms per step | GFLOP/s |")
     print("|---|---|---|")
     for threads in [1, 2] {
-        let e = Execution(plan: plan)
+        let e = try Execution(plan: plan)
         let runtime = Runtime(threads: threads)
         let t = try median(quick ? 3 : 10) { try e.run(on: runtime) }
         print("| \(threads) | \(fmt(t / 1e6, 2)) | \(fmt(Workloads.mlpFlopsPerStep / t, 1)) |")

@@ -16,6 +16,8 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     /// inside one of its own custom ops, or from two threads at once (give
     /// each thread its own ``Execution``).
     case alreadyRunning
+    /// The memory an execution needs could not be had (or its size overflows).
+    case outOfMemory(bytes: Int)
 
     public var description: String {
         switch self {
@@ -25,6 +27,10 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
         case .invalidCustomOpResult(let n, let op, let m): "node '\(n)': custom op '\(op)' \(m)"
         case .invalidOrder(let m): "invalid evaluation order: \(m)"
         case .cotangentShape(let e, let g): "cotangent has shape \(g), the output has shape \(e)"
+        case .outOfMemory(let bytes):
+            bytes == Int.max
+                ? "the execution's memory size overflows"
+                : "could not allocate \(bytes) bytes for the execution"
         case .alreadyRunning:
             "this execution is already running (a re-entrant run from a custom op, or one Execution shared by two threads)"
         }
@@ -40,7 +46,7 @@ extension ExecutionError {
         case .customOpFailed(_, let op, let m): .customOpFailed(node: node, op: op, message: m)
         case .invalidCustomOpResult(_, let op, let m):
             .invalidCustomOpResult(node: node, op: op, message: m)
-        case .invalidOrder, .cotangentShape, .alreadyRunning: self
+        case .invalidOrder, .cotangentShape, .alreadyRunning, .outOfMemory: self
         }
     }
 }

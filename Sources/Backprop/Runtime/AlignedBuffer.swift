@@ -1,3 +1,5 @@
+import Foundation
+
 /// A fixed-size, 64-byte aligned, zero-initialised array of elements: the
 /// arenas that plans lay buffers out in.
 ///
@@ -12,15 +14,24 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
     let count: Int
     let base: UnsafeMutablePointer<Element>
 
-    init(count: Int) {
-        self.count = count
-        let bytes = Swift.max(1, count) * MemoryLayout<Element>.stride
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: Self.alignment)
+    /// Allocates `count` zeroed elements.
+    ///
+    /// - Throws: ``ExecutionError/outOfMemory(bytes:)`` when the size
+    ///   overflows or the system refuses the memory (no trap).
+    init(count: Int) throws(ExecutionError) {
+        let (bytes, overflow) = Swift.max(1, count).multipliedReportingOverflow(
+            by: MemoryLayout<Element>.stride)
+        guard !overflow else { throw .outOfMemory(bytes: Int.max) }
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, Self.alignment, bytes) == 0, let raw else {
+            throw .outOfMemory(bytes: bytes)
+        }
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        self.count = count
         base = raw.bindMemory(to: Element.self, capacity: Swift.max(1, count))
     }
 
-    deinit { UnsafeMutableRawPointer(base).deallocate() }
+    deinit { free(UnsafeMutableRawPointer(base)) }
 
     /// The region `offset..<offset + length`.
     @inline(__always)

@@ -7,7 +7,7 @@ import Synchronization
 /// (custom ops aside, which exchange `Tensor`s).
 ///
 /// ```swift
-/// let execution = Execution(plan: plan)
+/// let execution = try Execution(plan: plan)
 /// for batch in batches {
 ///     try execution.setInput("x", batch)
 ///     try execution.run(on: runtime)
@@ -46,14 +46,17 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
 
     /// Creates an execution: allocates the arena and loads every leaf's
     /// value (an input's default) and a cotangent of ones.
+    ///
+    /// - Throws: ``ExecutionError/outOfMemory(bytes:)`` when the plan's
+    ///   arena cannot be allocated.
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
-    public init(plan: Plan<Element>) {
+    public init(plan: Plan<Element>) throws(ExecutionError) {
         self.plan = plan
-        arena = AlignedBuffer(count: plan.arenaCount)
-        phaseEnd = AlignedBuffer(count: plan.phaseCount)
-        taskTimes = AlignedBuffer(count: 2 * plan.taskCount)
-        taskWorker = AlignedBuffer(count: plan.taskCount)
+        arena = try AlignedBuffer(count: plan.arenaCount)
+        phaseEnd = try AlignedBuffer(count: plan.phaseCount)
+        taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
+        taskWorker = try AlignedBuffer(count: plan.taskCount)
         for leaf in plan.leaves {
             if let value = plan.graph.value(of: leaf) {
                 store(value.scalars, at: plan.valueOffset[leaf])

@@ -80,7 +80,7 @@ struct WorkItem: Sendable {
 ///
 /// ```swift
 /// let plan = try Plan(graph)
-/// let execution = Execution(plan: plan)
+/// let execution = try Execution(plan: plan)
 /// try execution.run(on: .shared)
 /// execution.gradient(of: "x")
 /// ```
