@@ -370,3 +370,72 @@ func classifier(
         #expect(plan.isParallel)
     }
 }
+
+@Suite struct ExecutionPlacementTests {
+    func systems() throws -> [(String, any NUMASystem)] {
+        var result: [(String, any NUMASystem)] = [
+            (
+                "fallback",
+                FallbackNUMASystem(reason: "test", libnuma: .notLoaded(reason: "test"), cpuCount: 2)
+            ),
+            // Two simulated nodes; this thread claims to run on CPU 1, node 1.
+            (
+                "simulated",
+                SimulatedNUMASystem(
+                    topology: try NUMATopology(parsing: "0:0;1:1"), currentCPU: { 1 })
+            ),
+        ]
+        if let library = LibNUMA.loaded.library {
+            result.append(("libnuma", LibNUMASystem(library: library)))
+        }
+        return result
+    }
+
+    @Test func theArenaGoesToTheCreatingThreadsNode() throws {
+        let graph = try classifier(seed: 60)
+        let simulated = SimulatedNUMASystem(
+            topology: try NUMATopology(parsing: "0:0;1:1"), currentCPU: { 1 })
+        let execution = try Execution(
+            plan: Plan(graph), runtime: Runtime(threads: 2, numa: simulated))
+        let statuses = try #require(simulated.pageStatus(of: execution.arena.bytes))
+        #expect(!statuses.isEmpty)
+        #expect(statuses.allSatisfy { $0 == .node(1) })
+        if let library = LibNUMA.loaded.library {
+            let system = LibNUMASystem(library: library)
+            let real = try Execution(plan: Plan(graph), runtime: Runtime(threads: 2, numa: system))
+            try real.run(on: Runtime(threads: 2, numa: system))
+            // Touched by the run: every page is on a node of the topology.
+            let pages = try #require(system.pageStatus(of: real.arena.bytes))
+            #expect(
+                pages.allSatisfy {
+                    if case .node(let n) = $0 { system.topology.contains(node: n) } else { false }
+                })
+        }
+    }
+
+    @Test func resultsAreBitwiseIdenticalOnEveryNUMASystem() throws {
+        let graph = try classifier(seed: 61)
+        let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        var first: (Tensor<Float>, [String: Tensor<Float>])?
+        for (name, system) in try systems() {
+            let runtime = Runtime(threads: 2, numa: system)
+            let execution = try Execution(plan: plan, runtime: runtime)
+            try execution.run(on: runtime)
+            let result = (execution.output, execution.gradients)
+            if let first {
+                #expect(result.0.isBitwiseEqual(to: first.0), "\(name)")
+                for (k, g) in first.1 {
+                    #expect(result.1[k]!.isBitwiseEqual(to: g), "\(name): \(k)")
+                }
+            } else {
+                first = result
+            }
+        }
+    }
+
+    @Test func theRuntimeDescribesItsNUMASystem() {
+        #expect(!Runtime.shared.numaDescription.isEmpty)
+        let simulated = SimulatedNUMASystem(topology: try! NUMATopology(parsing: "0:0;1:1"))
+        #expect(Runtime(threads: 1, numa: simulated).numaDescription.contains("2 nodes"))
+    }
+}

@@ -13,6 +13,8 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
 
     let count: Int
     let base: UnsafeMutablePointer<Element>
+    /// The NUMA block the memory came from, when a NUMA system placed it.
+    private let numa: (system: any NUMASystem, block: NUMABlock)?
 
     /// Allocates `count` zeroed elements.
     ///
@@ -29,9 +31,41 @@ final class AlignedBuffer<Element: BitwiseCopyable>: @unchecked Sendable {
         raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
         self.count = count
         base = raw.bindMemory(to: Element.self, capacity: Swift.max(1, count))
+        numa = nil
     }
 
-    deinit { free(UnsafeMutableRawPointer(base)) }
+    /// Allocates `count` zeroed elements from a NUMA system, placed as asked
+    /// (whole pages, so page-aligned and hence 64-byte aligned).
+    ///
+    /// - Throws: ``ExecutionError/outOfMemory(bytes:)``.
+    init(count: Int, system: any NUMASystem, placement: NUMAPlacement) throws(ExecutionError) {
+        let (bytes, overflow) = Swift.max(1, count).multipliedReportingOverflow(
+            by: MemoryLayout<Element>.stride)
+        guard !overflow, bytes <= Int.max - system.pageSize else {
+            throw .outOfMemory(bytes: Int.max)
+        }
+        let block: NUMABlock
+        do { block = try system.allocate(byteCount: bytes, placement: placement) } catch {
+            throw .outOfMemory(bytes: bytes)
+        }
+        self.count = count
+        base = block.base.bindMemory(to: Element.self, capacity: Swift.max(1, count))
+        numa = (system, block)
+    }
+
+    deinit {
+        if let numa {
+            numa.system.free(numa.block)
+        } else {
+            free(UnsafeMutableRawPointer(base))
+        }
+    }
+
+    /// The bytes of the buffer, for page queries.
+    var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(
+            start: base, count: Swift.max(1, count) * MemoryLayout<Element>.stride)
+    }
 
     /// The region `offset..<offset + length`.
     @inline(__always)

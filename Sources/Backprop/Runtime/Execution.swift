@@ -44,16 +44,21 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// ``chromeTrace()``. Off by default; recording costs two clock reads per task.
     public var isTracing = false
 
-    /// Creates an execution: allocates the arena and loads every leaf's
-    /// value (an input's default) and a cotangent of ones.
+    /// Creates an execution: allocates the arena (through the runtime's NUMA
+    /// system, on the calling thread's node) and loads every leaf's value
+    /// (an input's default) and a cotangent of ones.
     ///
     /// - Throws: ``ExecutionError/outOfMemory(bytes:)`` when the plan's
     ///   arena cannot be allocated.
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
-    public init(plan: Plan<Element>) throws(ExecutionError) {
+    public init(plan: Plan<Element>, runtime: Runtime = .shared) throws(ExecutionError) {
         self.plan = plan
-        arena = try AlignedBuffer(count: plan.arenaCount)
+        // The arena lives on the node of the thread that creates the
+        // execution (Note [NUMA placement]; per-chunk placement is to come).
+        arena = try AlignedBuffer(
+            count: plan.arenaCount, system: runtime.numa,
+            placement: .node(runtime.numa.currentNode()))
         phaseEnd = try AlignedBuffer(count: plan.phaseCount)
         taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
         taskWorker = try AlignedBuffer(count: plan.taskCount)

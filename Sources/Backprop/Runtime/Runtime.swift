@@ -14,6 +14,15 @@ public final class Runtime: Sendable {
     /// The number of workers a pass uses (the caller's thread is one of them).
     public let threads: Int
 
+    /// Where executions get their memory (see `docs/numa.md`).
+    let numa: any NUMASystem
+
+    /// The NUMA system in use, in one line: `"libnuma (libnuma.so.1), 1 node"`,
+    /// `"simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=…)"`, or
+    /// `"no NUMA (…reason…)"`, followed by a configuration problem if the
+    /// environment's NUMA settings were invalid (they are then ignored).
+    public let numaDescription: String
+
     /// A runtime with the default thread count: `BACKPROP_THREADS` when set
     /// to a positive integer, else the number of active cores.
     public static let shared = Runtime()
@@ -29,9 +38,27 @@ public final class Runtime: Sendable {
     ///   ``shared``). Values below 1 are treated as 1. More threads than
     ///   cores are allowed: results are identical, only slower.
     public init(threads: Int? = nil) {
+        let environment = ProcessInfo.processInfo.environment
         self.threads = Runtime.threadCount(
-            requested: threads, environment: ProcessInfo.processInfo.environment,
+            requested: threads, environment: environment,
             cores: ProcessInfo.processInfo.activeProcessorCount)
+        do {
+            numa = try NUMA.makeSystem(environment: environment)
+            numaDescription = numa.summary
+        } catch {
+            let reason = "invalid NUMA configuration: \(error)"
+            numa = FallbackNUMASystem(
+                reason: reason, libnuma: .notLoaded(reason: reason),
+                cpuCount: ProcessInfo.processInfo.processorCount)
+            numaDescription = "\(numa.summary); \(reason)"
+        }
+    }
+
+    /// A runtime on a given NUMA system (tests).
+    init(threads: Int, numa: any NUMASystem) {
+        self.threads = Swift.max(1, threads)
+        self.numa = numa
+        numaDescription = numa.summary
     }
 
     /// The thread budget: the request if given (at least 1), else a positive
