@@ -439,3 +439,21 @@ func classifier(
         #expect(Runtime(threads: 1, numa: simulated).numaDescription.contains("2 nodes"))
     }
 }
+
+@Suite struct RuntimeNUMAConfigurationTests {
+    @Test func strictConfigurationThrowsTypedErrors() throws {
+        #expect(throws: NUMAError.self) {
+            _ = try Runtime.configured(
+                threads: 1, environment: ["BACKPROP_NUMA_TOPOLOGY": "0:0-1;0:2"])
+        }
+        #expect(throws: NUMAError.self) {
+            _ = try Runtime.configured(threads: 1, environment: ["BACKPROP_NUMA": "maybe"])
+        }
+        let off = try Runtime.configured(threads: 2, environment: ["BACKPROP_NUMA": "off"])
+        #expect(off.threads == 2)
+        #expect(off.numaDescription.contains("BACKPROP_NUMA=off"))
+        let simulated = try Runtime.configured(
+            threads: 1, environment: ["BACKPROP_NUMA_TOPOLOGY": "0:0;1:1"])
+        #expect(simulated.numaDescription.contains("2 nodes"))
+    }
+}

@@ -2,7 +2,7 @@
 ///
 /// ``description`` is one line that says what is wrong and, for
 /// configuration text, where.
-enum NUMAError: Error, Equatable, CustomStringConvertible {
+public enum NUMAError: Error, Equatable, CustomStringConvertible {
     /// The text of a topology override (`BACKPROP_NUMA_TOPOLOGY`) is
     /// malformed, or the nodes it describes are inconsistent. The message
     /// names the offending item.
@@ -16,7 +16,7 @@ enum NUMAError: Error, Equatable, CustomStringConvertible {
     /// The system could not provide the memory.
     case allocationFailed(byteCount: Int, placement: NUMAPlacement)
 
-    var description: String {
+    public var description: String {
         switch self {
         case .invalidTopology(let message):
             "invalid NUMA topology: \(message)"

@@ -1,12 +1,12 @@
 /// Where the pages of a block are asked to live.
-enum NUMAPlacement: Hashable, Sendable, Comparable, CustomStringConvertible {
+public enum NUMAPlacement: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// Every page on one node.
     case node(Int)
     /// Pages spread over all nodes, page by page (for read-mostly data that
     /// every node reads).
     case interleaved
 
-    var description: String {
+    public var description: String {
         switch self {
         case .node(let id): "node \(id)"
         case .interleaved: "interleaved"
@@ -14,7 +14,7 @@ enum NUMAPlacement: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// Nodes by id, then interleaved.
-    static func < (a: NUMAPlacement, b: NUMAPlacement) -> Bool {
+    public static func < (a: NUMAPlacement, b: NUMAPlacement) -> Bool {
         switch (a, b) {
         case (.node(let x), .node(let y)): x < y
         case (.node, .interleaved): true

@@ -54,6 +54,22 @@ public final class Runtime: Sendable {
         }
     }
 
+    /// A runtime configured from `environment`, strictly: where ``init(threads:)``
+    /// falls back to plain memory on an invalid NUMA setting (and says so in
+    /// ``numaDescription``), this throws.
+    ///
+    /// - Throws: ``NUMAError`` for an invalid `BACKPROP_NUMA` or
+    ///   `BACKPROP_NUMA_TOPOLOGY`.
+    public static func configured(
+        threads: Int? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(NUMAError) -> Runtime {
+        Runtime(
+            threads: threadCount(
+                requested: threads, environment: environment,
+                cores: ProcessInfo.processInfo.activeProcessorCount),
+            numa: try NUMA.makeSystem(environment: environment))
+    }
+
     /// A runtime on a given NUMA system (tests).
     init(threads: Int, numa: any NUMASystem) {
         self.threads = Swift.max(1, threads)
