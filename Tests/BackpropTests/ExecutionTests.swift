@@ -1,4 +1,5 @@
 import AllocationCounter
+import BackpropWorkloads
 import Dispatch
 import Foundation
 import Synchronization
@@ -222,25 +223,53 @@ func classifier(
         let graph = try gen.tensor(Double.self, steps: 60)
         for options in [PlanOptions(), PlanOptions(grain: 8, inlineThreshold: 16)] {
             let plan = Plan(graph, options: options)
-            // (phase, position in its task) when each node's forward work ends.
-            var done = [Int](repeating: -1, count: graph.count)
+            // Where each node's forward items ran: (phase, task, last item).
+            var phaseOf = [Int](repeating: -1, count: graph.count)
+            var tasksOf = [Set<Int>](repeating: [], count: graph.count)
             for phase in 0..<plan.forwardPhaseCount {
-                let serial = plan.phaseStart[phase + 1] - plan.phaseStart[phase] == 1
                 for t in plan.phaseStart[phase]..<plan.phaseStart[phase + 1] {
                     for k in plan.taskStart[t]..<plan.taskStart[t + 1] {
                         let item = plan.items[k]
                         let j = Int(item.node)
                         for p in graph.parents(of: j) where !graph.op(of: p).isLeaf {
-                            // A parent finished in an earlier phase, or earlier in this serial task.
-                            #expect(done[p] >= 0 && (done[p] < phase * 1_000_000 + k || !serial))
-                            #expect(done[p] / 1_000_000 < phase || serial)
+                            // A parent ran in an earlier phase, or (a chunk chain)
+                            // its same range ran earlier in this very task.
+                            let earlierPhase = phaseOf[p] >= 0 && phaseOf[p] < phase
+                            let sameTask =
+                                phaseOf[p] == phase && tasksOf[p].contains(t)
+                                && (plan.taskStart[t]..<k).contains {
+                                    plan.items[$0].node == Int32(p) && plan.items[$0].lo == item.lo
+                                        && plan.items[$0].hi == item.hi
+                                }
+                            let serial = plan.phaseStart[phase + 1] - plan.phaseStart[phase] == 1
+                            #expect(earlierPhase || sameTask || (serial && phaseOf[p] == phase))
                         }
-                        done[j] = phase * 1_000_000 + k
+                        phaseOf[j] = phase
+                        tasksOf[j].insert(t)
                     }
                 }
             }
-            for i in graph.forwardOrder where !graph.op(of: i).isLeaf { #expect(done[i] >= 0) }
+            for i in graph.forwardOrder where !graph.op(of: i).isLeaf { #expect(phaseOf[i] >= 0) }
         }
+    }
+
+    @Test func elementwiseChainsShareTasks() throws {
+        // S3's shape: tanh(a ⊙ b + a) runs as one chain per chunk.
+        let graph = try Workloads.wideDAG(width: 4, levels: 3, length: 4096)
+        let plan = Plan(graph, options: PlanOptions(grain: 1024, inlineThreshold: 2048))
+        var chainedTasks = 0
+        for t in 0..<plan.taskCount {
+            let range = plan.taskStart[t]..<plan.taskStart[t + 1]
+            let kinds = range.map { graph.op(of: Int(plan.items[$0].node)).kind }
+            if kinds.starts(with: [.mul, .add, .tanh]) { chainedTasks += 1 }
+        }
+        #expect(chainedTasks > 0)
+        // 3 levels of (mul, add, tanh) become 3 forward phase levels, not 9.
+        #expect(plan.statistics.forwardPhases <= 3 + 2)
+        try expectMatchesReference(
+            graph,
+            try runEverywhere(graph, options: PlanOptions(grain: 1024, inlineThreshold: 2048)),
+            tolerance: 1e-4)
     }
 
     @Test func cheapLevelsMergeAndHeavyNodesSplit() throws {

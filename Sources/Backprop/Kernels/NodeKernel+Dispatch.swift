@@ -51,6 +51,27 @@ extension NodeKernel {
         }
     }
 
+    /// Whether the forward pass's units are the output's elements, in order.
+    var forwardUnitsAreElements: Bool {
+        switch self {
+        case .copy, .unary, .binary, .transpose, .broadcast, .slice, .concat, .sigmoidCrossEntropy:
+            true
+        case .leaf, .matmul, .reduce, .softmax, .crossEntropy, .custom: false
+        }
+    }
+
+    /// Whether output element e reads element e of every parent and nothing
+    /// else (so a chunk can follow its parent's chunk of the same range).
+    var readsParentsElementwise: Bool {
+        switch self {
+        case .copy, .unary: true
+        case .binary(_, let b), .sigmoidCrossEntropy(let b): b.same
+        case .leaf, .matmul, .reduce, .transpose, .broadcast, .slice, .concat, .softmax,
+            .crossEntropy, .custom:
+            false
+        }
+    }
+
     /// Whether a gradient flows to argument `slot` (not to class labels).
     func hasGradient(slot: Int) -> Bool {
         if case .crossEntropy = self { return slot == 0 }

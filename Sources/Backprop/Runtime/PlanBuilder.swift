@@ -123,14 +123,16 @@ struct PlanBuilder<T: TensorElement> {
         }
         statistics.levels = byLevel.count
 
-        // Forward.
-        for level in byLevel {
+        // Forward, by phase level (Note [Chunk chains]).
+        let (forwardLevels, chained) = chunkChains(cone: cone)
+        for level in forwardLevels {
             var block: [WorkItem] = []
             var costs: [Int] = []
+            var glue: [Bool] = []
             var combine: [WorkItem] = []
             var combineCosts: [Int] = []
             for i in level {
-                let (units, cost) = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count)
+                let units = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count).units
                 if case .reduce(let r, let geo) = kernels[i],
                     let blocks = splitReduction(outputs: units, reducedCount: geo.reducedCount)
                 {
@@ -149,6 +151,7 @@ struct PlanBuilder<T: TensorElement> {
                                 lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
                                 sourceCount: Int32(blocks)))
                         costs.append(saturatingProduct(c.count, blockCost))
+                        glue.append(false)
                     }
                     for c in chunks(units: units, cost: blocks) {
                         combine.append(
@@ -160,14 +163,25 @@ struct PlanBuilder<T: TensorElement> {
                     }
                     continue
                 }
-                for r in chunks(units: units, cost: cost, minimum: kernels[i].minimumUnitsPerChunk)
+                // The chain rooted here: each chunk of i, then the same range
+                // of every node chained below it, in topological order.
+                let chain = [i] + (chained[i] ?? [])
+                let unitCosts = chain.map {
+                    kernels[$0].forwardUnits(outputCount: graph.shape(of: $0).count).cost
+                }
+                let chainCost = unitCosts.reduce(0, saturatingSum)
+                for r in chunks(
+                    units: units, cost: chainCost, minimum: kernels[i].minimumUnitsPerChunk)
                 {
-                    block.append(
-                        WorkItem(
-                            kind: .forward, node: Int32(i), slot: 0, accumulate: false,
-                            lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[i],
-                            sourceStart: 0, sourceCount: 0))
-                    costs.append(saturatingProduct(r.count, cost))
+                    for (k, node) in chain.enumerated() {
+                        block.append(
+                            WorkItem(
+                                kind: .forward, node: Int32(node), slot: 0, accumulate: false,
+                                lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[node],
+                                sourceStart: 0, sourceCount: 0))
+                        costs.append(saturatingProduct(r.count, unitCosts[k]))
+                        glue.append(k > 0)
+                    }
                 }
             }
             let total = saturatingSum(
@@ -175,7 +189,7 @@ struct PlanBuilder<T: TensorElement> {
             if total < options.inlineThreshold {
                 schedule(block + combine, costs + combineCosts)
             } else {
-                schedule(block, costs)
+                schedule(block, costs, glue: glue)
                 schedule(
                     combine, combineCosts,
                     forceSerial: combineCosts.reduce(0, saturatingSum) < options.inlineThreshold)
@@ -435,6 +449,58 @@ struct PlanBuilder<T: TensorElement> {
         statistics.arenaElements = arenaCount
         statistics.unsharedElements = arenaCount
         return true
+    }
+
+    /// Note [Chunk chains]
+    /// An elementwise node k whose newest parent j computes its output by
+    /// element ranges runs each of its chunks right after j's chunk of the
+    /// same range, in the same task, while that range is still in cache
+    /// (S3's mul → add → tanh streams each vector once instead of three
+    /// times). k joins j's phase level; this is safe because k reads only
+    /// element e of its parents, j's chunk e-range is written just before,
+    /// and k's other parents are all from strictly earlier phase levels.
+    /// Chunk ranges are j's (the chain root's), a function of the plan only,
+    /// and k computes each element whole, so the bits do not change.
+    /// The backward pass keeps the true levels.
+    ///
+    /// - Returns: the forward phase levels (nodes to schedule, in id order;
+    ///   chained nodes are left out of them) and, per chain root, the nodes
+    ///   chained below it in topological order.
+    private func chunkChains(cone: [Bool]) -> (levels: [[NodeID]], chained: [NodeID: [NodeID]]) {
+        let n = graph.count
+        var phaseLevel = [Int](repeating: 0, count: n)
+        var root = [Int](repeating: -1, count: n)
+        var chained: [NodeID: [NodeID]] = [:]
+        var levels: [[NodeID]] = []
+        for k in graph.topologicalOrder where cone[k] && !graph.op(of: k).isLeaf {
+            let parents = graph.parents(of: k)
+            var top = -1
+            var topLevel = -1
+            var unique = true
+            for p in parents {
+                if phaseLevel[p] > topLevel {
+                    topLevel = phaseLevel[p]
+                    top = p
+                    unique = true
+                } else if phaseLevel[p] == topLevel && p != top {
+                    unique = false
+                }
+            }
+            if unique, top >= 0, !graph.op(of: top).isLeaf, kernels[k].readsParentsElementwise,
+                kernels[top].forwardUnitsAreElements || root[top] >= 0,
+                graph.shape(of: top) == graph.shape(of: k)
+            {
+                phaseLevel[k] = topLevel
+                let r = root[top] >= 0 ? root[top] : top
+                root[k] = r
+                chained[r, default: []].append(k)
+                continue
+            }
+            phaseLevel[k] = topLevel + 1
+            while levels.count < phaseLevel[k] { levels.append([]) }
+            levels[phaseLevel[k] - 1].append(k)
+        }
+        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained)
     }
 
     /// The number of blocks to split a reduction's reduced sets into, or
