@@ -29,28 +29,30 @@ enum MatmulKernels {
             // dA[t][i, :] = G[t][i, :] · B[t]ᵀ
             let batched = g.aBatched
             forEachBatchRun(rows: g.m, r) { s, row, count in
-                for batch in batches(g, shared: !batched, s) {
-                    let n = batch - batches(g, shared: !batched, s).lowerBound
+                let contributing = batches(g, shared: !batched, s)
+                for batch in contributing {
                     Gemm.multiply(
                         transposeA: false, transposeB: true, m: count, n: g.k, k: g.n,
                         a: cot + (batch * g.m + row) * g.n, lda: g.n,
                         b: b + (g.bBatched ? batch * g.k * g.n : 0), ldb: g.n,
                         c: t.dest + (s * g.m + row) * g.k, ldc: g.k,
-                        accumulate: t.accumulate || n > 0, useBLAS: useBLAS)
+                        accumulate: t.accumulate || batch > contributing.lowerBound,
+                        useBLAS: useBLAS)
                 }
             }
         } else {
             // dB[t][p, :] = A[t][:, p]ᵀ · G[t]
             let batched = g.bBatched
             forEachBatchRun(rows: g.k, r) { s, row, count in
-                for batch in batches(g, shared: !batched, s) {
-                    let n = batch - batches(g, shared: !batched, s).lowerBound
+                let contributing = batches(g, shared: !batched, s)
+                for batch in contributing {
                     Gemm.multiply(
                         transposeA: true, transposeB: false, m: count, n: g.n, k: g.m,
                         a: a + (g.aBatched ? batch * g.m * g.k : 0) + row, lda: g.k,
                         b: cot + batch * g.m * g.n, ldb: g.n,
                         c: t.dest + (s * g.k + row) * g.n, ldc: g.n,
-                        accumulate: t.accumulate || n > 0, useBLAS: useBLAS)
+                        accumulate: t.accumulate || batch > contributing.lowerBound,
+                        useBLAS: useBLAS)
                 }
             }
         }

@@ -28,8 +28,10 @@ extension Op {
     }
 
     /// The output shape for the given input shapes (non-leaf ops).
+    ///
+    /// - Precondition: `s.count` passed ``checkArity(_:)`` (graph validation
+    ///   checks every node's input count before inferring shapes).
     func outputShape(_ s: [Shape], dtype: DType) throws(ShapeRuleError) -> Shape {
-        try checkArity(s.count)
         switch self {
         case .input, .parameter, .constant:
             preconditionFailure("leaf shapes come from their values")

@@ -179,7 +179,7 @@ public struct PlanStatistics: Sendable, Equatable {
     public var forwardPhases = 0, backwardPhases = 0
     /// Phases run by one worker (serial segments and inline levels).
     public var serialPhases = 0
-    /// Levels merged into serial segments.
+    /// Blocks (a level's items, or its joins) appended to serial phases.
     public var serialLevels = 0
     /// Tasks and work items in all phases.
     public var tasks = 0, items = 0
