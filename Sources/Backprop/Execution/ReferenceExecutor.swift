@@ -168,19 +168,7 @@ public struct ReferenceExecutor: Sendable {
     {
         var resolved: [NodeID: Tensor<T>] = [:]
         for (name, value) in feeds {
-            guard let node = graph.node(named: name) else {
-                throw GraphError.unknownName(name, referencedBy: "inputs")
-            }
-            guard graph.op(of: node).isDifferentiableLeaf else {
-                throw GraphError.notAnInput(node: name)
-            }
-            guard value.shape == graph.shape(of: node) else {
-                throw GraphError.shapeMismatch(
-                    node: name,
-                    message:
-                        "fed a value of shape \(value.shape), the input has shape \(graph.shape(of: node))"
-                )
-            }
+            let node = try graph.feedableNode(named: name, shape: value.shape)
             resolved[node] = value
         }
         return resolved

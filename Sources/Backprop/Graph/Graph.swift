@@ -78,6 +78,23 @@ public struct Graph<Element: TensorElement>: Sendable {
     /// Whether the output depends on the node (the output itself included).
     public func outputDepends(on node: NodeID) -> Bool { isInOutputCone[node] }
 
+    /// The input or parameter named `name`, checked to take a value of `shape`:
+    /// what every executor does with a fed value.
+    ///
+    /// - Throws: ``GraphError/unknownName(_:referencedBy:)``,
+    ///   ``GraphError/notAnInput(node:)``, ``GraphError/shapeMismatch(node:message:)``.
+    func feedableNode(named name: String, shape: Shape) throws(GraphError) -> NodeID {
+        guard let node = node(named: name) else { throw .unknownName(name, referencedBy: "inputs") }
+        guard op(of: node).isDifferentiableLeaf else { throw .notAnInput(node: name) }
+        guard shape == self.shape(of: node) else {
+            throw .shapeMismatch(
+                node: name,
+                message:
+                    "fed a value of shape \(shape), the input has shape \(self.shape(of: node))")
+        }
+        return node
+    }
+
     /// Whether `order` lists every node of ``forwardOrder`` exactly once,
     /// each after all of its parents.
     public func isForwardOrder(_ order: [NodeID]) -> Bool {

@@ -82,19 +82,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func setInput(_ name: String, _ value: Tensor<Element>) throws {
-        guard let node = plan.graph.node(named: name) else {
-            throw GraphError.unknownName(name, referencedBy: "inputs")
-        }
-        guard plan.graph.op(of: node).isDifferentiableLeaf else {
-            throw GraphError.notAnInput(node: name)
-        }
-        guard value.shape == plan.graph.shape(of: node) else {
-            throw GraphError.shapeMismatch(
-                node: name,
-                message:
-                    "fed a value of shape \(value.shape), the input has shape \(plan.graph.shape(of: node))"
-            )
-        }
+        let node = try plan.graph.feedableNode(named: name, shape: value.shape)
         store(value.scalars, at: plan.valueOffset[node])
     }
 
