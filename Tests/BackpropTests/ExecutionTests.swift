@@ -420,15 +420,17 @@ func classifier(
         return result
     }
 
-    @Test func theArenaGoesToTheCreatingThreadsNode() throws {
+    @Test func onOneNodeTheArenaGoesToThatNode() throws {
         let graph = try classifier(seed: 60)
+        // One simulated node, with id 1.
         let simulated = SimulatedNUMASystem(
-            topology: try NUMATopology(parsing: "0:0;1:1"), currentCPU: { 1 })
+            topology: try NUMATopology(parsing: "1:0-1"), currentCPU: { 1 })
         let execution = try Execution(
             plan: Plan(graph), runtime: Runtime(threads: 2, numa: simulated))
         let statuses = try #require(simulated.pageStatus(of: execution.arena.bytes))
         #expect(!statuses.isEmpty)
         #expect(statuses.allSatisfy { $0 == .node(1) })
+        #expect(execution.placement.runs.count == 1)
         if let library = LibNUMA.loaded.library {
             let system = LibNUMASystem(library: library)
             let real = try Execution(plan: Plan(graph), runtime: Runtime(threads: 2, numa: system))

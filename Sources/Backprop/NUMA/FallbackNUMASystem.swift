@@ -41,6 +41,11 @@ final class FallbackNUMASystem: NUMASystem {
 
     func free(_ block: NUMABlock) { block.base.deallocate() }
 
+    /// One node: every page is already where it can be.
+    func bindUnchecked(_ region: UnsafeMutableRawBufferPointer, placement: NUMAPlacement) -> Bool {
+        true
+    }
+
     func node(ofCPU cpu: Int) -> Int? { cpu >= 0 ? topology.nodes[0].id : nil }
 
     func currentCPU() -> Int? { LibC.currentCPU() }

@@ -37,6 +37,12 @@ typealias NUMAMovePages =
         Int32, UInt, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, UnsafePointer<Int32>?,
         UnsafeMutablePointer<Int32>?, Int32
     ) -> Int
+/// `void numa_tonode_memory(void *start, size_t size, int node)`.
+typealias NUMAToNodeMemory = @convention(c) (UnsafeMutableRawPointer?, Int, Int32) -> Void
+/// `void numa_interleave_memory(void *start, size_t size, struct bitmask *nodes)`.
+typealias NUMAInterleaveMemory =
+    @convention(c) (UnsafeMutableRawPointer?, Int, UnsafeRawPointer?)
+    -> Void
 /// `int sched_getcpu(void)` (libc).
 typealias SchedGetCPU = @convention(c) () -> Int32
 
@@ -89,6 +95,12 @@ struct LibNUMA: Sendable {
     private let allocInterleaved: NUMAAllocInterleaved
     private let numaFree: NUMAFree
     private let movePages: NUMAMovePages
+    /// Optional entry points (every libnuma 2 has them): binding a range
+    /// of an existing mapping, and the mask of all nodes to interleave over
+    /// (the address of the `struct bitmask`, as a bit pattern).
+    private let toNodeMemory: NUMAToNodeMemory?
+    private let interleaveMemory: NUMAInterleaveMemory?
+    private let allNodesMask: UInt
 
     /// The shared-library names tried, in order.
     static var libraryNames: [String] { ["libnuma.so.1", "libnuma.so"] }
@@ -149,6 +161,27 @@ struct LibNUMA: Sendable {
     /// ``allocateInterleaved(byteCount:)`` (`numa_free`).
     func free(_ base: UnsafeMutableRawPointer, byteCount: Int) {
         numaFree(base, byteCount)
+    }
+
+    /// Whether ``bind(_:byteCount:placement:)`` can bind ranges.
+    var canBind: Bool { toNodeMemory != nil && interleaveMemory != nil && allNodesMask != 0 }
+
+    /// Sets the memory policy of `byteCount` bytes (whole pages) at `base`,
+    /// part of a mapping from this library: bound to a node
+    /// (`numa_tonode_memory`) or interleaved over all nodes
+    /// (`numa_interleave_memory` with `numa_all_nodes_ptr`). Pages already
+    /// touched stay where they are; the policy decides where untouched
+    /// pages land on first touch. Returns whether the call was made.
+    ///
+    /// - Precondition: a `.node` placement is in ``topology``.
+    func bind(_ base: UnsafeMutableRawPointer, byteCount: Int, placement: NUMAPlacement) -> Bool {
+        guard canBind, let toNodeMemory, let interleaveMemory else { return false }
+        switch placement {
+        case .node(let node): toNodeMemory(base, byteCount, Int32(node))
+        case .interleaved:
+            interleaveMemory(base, byteCount, UnsafeRawPointer(bitPattern: allNodesMask))
+        }
+        return true
     }
 
     /// `move_pages` in query mode (no target nodes): the status word of each
@@ -213,12 +246,20 @@ struct LibNUMA: Sendable {
                 dlclose(handle)
                 return .success(LoadResult(library: nil, status: .noNUMASupport(library: name)))
             }
+            let mask = symbol("numa_all_nodes_ptr")?.load(as: UnsafeRawPointer?.self)
             let library = LibNUMA(
                 name: name, topology: topology,
                 allocOnNode: unsafeBitCast(allocOnNode, to: NUMAAllocOnNode.self),
                 allocInterleaved: unsafeBitCast(allocInterleaved, to: NUMAAllocInterleaved.self),
                 numaFree: unsafeBitCast(numaFree, to: NUMAFree.self),
-                movePages: unsafeBitCast(movePages, to: NUMAMovePages.self))
+                movePages: unsafeBitCast(movePages, to: NUMAMovePages.self),
+                toNodeMemory: symbol("numa_tonode_memory").map {
+                    unsafeBitCast($0, to: NUMAToNodeMemory.self)
+                },
+                interleaveMemory: symbol("numa_interleave_memory").map {
+                    unsafeBitCast($0, to: NUMAInterleaveMemory.self)
+                },
+                allNodesMask: mask.map { UInt(bitPattern: $0) } ?? 0)
             return .success(LoadResult(library: library, status: .found(library: name)))
         }
 

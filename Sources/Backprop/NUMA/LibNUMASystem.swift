@@ -31,6 +31,11 @@ final class LibNUMASystem: NUMASystem {
         library.free(block.base, byteCount: block.byteCount)
     }
 
+    func bindUnchecked(_ region: UnsafeMutableRawBufferPointer, placement: NUMAPlacement) -> Bool {
+        guard let base = region.baseAddress, region.count > 0 else { return true }
+        return library.bind(base, byteCount: region.count, placement: placement)
+    }
+
     func node(ofCPU cpu: Int) -> Int? { topology.node(ofCPU: cpu) }
 
     func currentCPU() -> Int? { LibC.currentCPU() }

@@ -118,6 +118,16 @@ protocol NUMASystem: AnyObject, Sendable {
     /// Returns a block obtained from this system.
     func free(_ block: NUMABlock)
 
+    /// Places the untouched pages of `region` — whole pages inside a block
+    /// of this system — at `placement` when they are first touched.
+    ///
+    /// - Precondition: `region` starts on a page boundary and spans whole
+    ///   pages of a live block, and `placement` names a node of
+    ///   ``topology`` (callers go through ``bind(_:placement:)``).
+    /// - Returns: Whether the pages are placed as asked (`false` where
+    ///   libnuma lacks the binding functions).
+    func bindUnchecked(_ region: UnsafeMutableRawBufferPointer, placement: NUMAPlacement) -> Bool
+
     /// The node of `cpu`, or `nil` when ``topology`` does not list the CPU.
     func node(ofCPU cpu: Int) -> Int?
 
@@ -163,6 +173,23 @@ extension NUMASystem {
             throw .allocationFailed(byteCount: rounded, placement: placement)
         }
         return block
+    }
+
+    /// Places the untouched pages of `region` at `placement` (see
+    /// ``bindUnchecked(_:placement:)``), after checking the node id and that
+    /// the region is whole pages.
+    ///
+    /// - Throws: ``NUMAError/invalidNode(_:available:)``.
+    /// - Returns: Whether the pages are placed as asked.
+    @discardableResult
+    func bind(_ region: UnsafeMutableRawBufferPointer, placement: NUMAPlacement) throws(NUMAError)
+        -> Bool
+    {
+        if case .node(let node) = placement { try topology.validate(node: node) }
+        precondition(
+            UInt(bitPattern: region.baseAddress) % UInt(pageSize) == 0
+                && region.count % pageSize == 0, "binding a region that is not whole pages")
+        return bindUnchecked(region, placement: placement)
     }
 
     /// `byteCount` rounded up to whole pages.

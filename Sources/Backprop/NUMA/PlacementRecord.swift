@@ -1,19 +1,20 @@
 /// What a buffer holds, for placement policy and reports.
-enum BufferRole: String, CaseIterable, Hashable, Sendable, Comparable {
+public enum BufferRole: String, CaseIterable, Hashable, Sendable, Comparable {
     /// A node's forward value, produced by one chunk.
     case value
     /// A node's gradient (the reduced sum of its contributions).
     case gradient
-    /// A worker's partial gradient buffer (summed at the level's join), or
-    /// other per-worker or per-node scratch.
+    /// A partial gradient buffer (summed at the level's join), a two-stage
+    /// reduction's partials, or other scratch written by one task.
     case partial
-    /// A read-mostly parameter (an input read by every node's workers).
+    /// A read-mostly value that callers set and every node's workers read:
+    /// inputs, parameters, constants, the cotangent.
     case parameter
 
     /// The plural, as reports print it: `"values"`, `"gradients"`, ….
-    var plural: String { rawValue + "s" }
+    public var plural: String { rawValue + "s" }
 
-    static func < (a: BufferRole, b: BufferRole) -> Bool {
+    public static func < (a: BufferRole, b: BufferRole) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }
 }
@@ -26,7 +27,7 @@ enum BufferRole: String, CaseIterable, Hashable, Sendable, Comparable {
 /// record.add(4096, role: .value, at: .node(1))
 /// record.bytes(.value, at: .node(1))  // 4096
 /// ```
-struct PlacementRecord: Hashable, Sendable {
+public struct PlacementRecord: Hashable, Sendable {
     private var counts: [NUMAPlacement: [BufferRole: Int]] = [:]
 
     /// An empty record.
@@ -45,22 +46,22 @@ struct PlacementRecord: Hashable, Sendable {
     }
 
     /// The bytes of `role` at `placement`.
-    func bytes(_ role: BufferRole, at placement: NUMAPlacement) -> Int {
+    public func bytes(_ role: BufferRole, at placement: NUMAPlacement) -> Int {
         counts[placement]?[role] ?? 0
     }
 
     /// All bytes at `placement`.
-    func totalBytes(at placement: NUMAPlacement) -> Int {
+    public func totalBytes(at placement: NUMAPlacement) -> Int {
         counts[placement]?.values.reduce(0, +) ?? 0
     }
 
     /// All bytes of `role`, wherever placed.
-    func totalBytes(of role: BufferRole) -> Int {
+    public func totalBytes(of role: BufferRole) -> Int {
         counts.values.reduce(0) { $0 + ($1[role] ?? 0) }
     }
 
     /// The placements that hold anything: nodes by id, then interleaved.
-    var placements: [NUMAPlacement] {
+    public var placements: [NUMAPlacement] {
         counts.filter { !$0.value.isEmpty }.keys.sorted()
     }
 }
@@ -79,12 +80,23 @@ struct PlacementRecord: Hashable, Sendable {
 ///   node 1: values 1.5 MiB, gradients 1.5 MiB, partials 256 KiB
 ///   interleaved: parameters 4.0 MiB
 /// ```
-struct PlacementReport: Sendable, CustomStringConvertible {
-    /// ``NUMASystem/summary`` of the system used.
-    let summary: String
+///
+/// Get one from ``Plan/placementReport(on:)`` (before creating an execution)
+/// or ``Execution/placementReport`` (what an execution placed).
+public struct PlacementReport: Sendable, CustomStringConvertible {
+    /// One line naming the NUMA system used, e.g. `"libnuma (libnuma.so.1), 2 nodes"`.
+    public let summary: String
     let libnuma: LibNUMAStatus
     let topology: NUMATopology
-    let record: PlacementRecord
+    /// The bytes of each role at each placement. Buffers that share arena
+    /// space through reuse each count their own bytes.
+    public let record: PlacementRecord
+
+    /// Whether libnuma was found and is in use.
+    public var libnumaFound: Bool { libnuma.isFound }
+
+    /// The ids of the topology's nodes.
+    public var nodeIDs: [Int] { topology.nodeIDs }
 
     /// The report of `record`, placed by `system`.
     init(system: any NUMASystem, record: PlacementRecord) {
@@ -94,7 +106,7 @@ struct PlacementReport: Sendable, CustomStringConvertible {
         self.record = record
     }
 
-    var description: String {
+    public var description: String {
         var lines = ["NUMA: \(summary)", "  libnuma: \(libnuma)"]
         for node in topology.nodes {
             let cpus =

@@ -9,7 +9,9 @@ import Synchronization
 /// block bound to a node is on that node; page `k` of an interleaved block
 /// is on the `k`-th node of the topology, cyclically. Pages are reported
 /// as present (the model does not track touching); addresses outside any
-/// live block are `EFAULT`.
+/// live block are `EFAULT`. A range bound later (``bindUnchecked(_:placement:)``)
+/// overrides its block's placement for its pages, the last binding winning;
+/// page `k` of an interleaved range is on the `k`-th node, cyclically.
 ///
 /// It serves the topology override `BACKPROP_NUMA_TOPOLOGY` (so that
 /// multi-node policy runs on a one-node machine) and the tests, which also
@@ -32,6 +34,8 @@ final class SimulatedNUMASystem: NUMASystem {
         var requests: [Request] = []
         /// Live blocks by base address.
         var live: [UInt: Request] = [:]
+        /// Bound ranges of live blocks, in binding order.
+        var bound: [(range: Range<UInt>, placement: NUMAPlacement)] = []
     }
     private let state = Mutex(State())
 
@@ -78,9 +82,21 @@ final class SimulatedNUMASystem: NUMASystem {
     }
 
     func free(_ block: NUMABlock) {
-        let removed = state.withLock { $0.live.removeValue(forKey: UInt(bitPattern: block.base)) }
+        let start = UInt(bitPattern: block.base)
+        let removed = state.withLock {
+            $0.bound.removeAll {
+                $0.range.lowerBound >= start && $0.range.upperBound <= start + UInt(block.byteCount)
+            }
+            return $0.live.removeValue(forKey: start)
+        }
         precondition(removed != nil, "freeing a block this system did not hand out")
         block.base.deallocate()
+    }
+
+    func bindUnchecked(_ region: UnsafeMutableRawBufferPointer, placement: NUMAPlacement) -> Bool {
+        let start = UInt(bitPattern: region.baseAddress)
+        state.withLock { $0.bound.append((start..<(start + UInt(region.count)), placement)) }
+        return true
     }
 
     func node(ofCPU cpu: Int) -> Int? { topology.node(ofCPU: cpu) }
@@ -89,21 +105,27 @@ final class SimulatedNUMASystem: NUMASystem {
 
     func pageStatus(of region: UnsafeRawBufferPointer) -> [PageStatus]? {
         let pages = pageAddresses(of: region)
-        let live = state.withLock { $0.live }
+        let (live, bound) = state.withLock { ($0.live, $0.bound) }
         let size = UInt(pageSize)
-        return pages.map { page in
-            guard
-                let (base, request) = live.first(where: { base, request in
-                    page >= base && page < base + UInt(request.byteCount)
-                })
-            else { return .failed(errno: 14) }  // EFAULT
-            switch request.placement {
+        func node(_ placement: NUMAPlacement, page: UInt, base: UInt) -> PageStatus {
+            switch placement {
             case .node(let id):
                 return .node(id)
             case .interleaved:
                 let k = Int((page - base) / size)
                 return .node(topology.nodes[k % topology.nodes.count].id)
             }
+        }
+        return pages.map { page in
+            if let binding = bound.last(where: { $0.range.contains(page) }) {
+                return node(binding.placement, page: page, base: binding.range.lowerBound)
+            }
+            guard
+                let (base, request) = live.first(where: { base, request in
+                    page >= base && page < base + UInt(request.byteCount)
+                })
+            else { return .failed(errno: 14) }  // EFAULT
+            return node(request.placement, page: page, base: base)
         }
     }
 }

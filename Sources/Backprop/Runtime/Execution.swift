@@ -23,7 +23,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// The plan this execution runs.
     public let plan: Plan<Element>
     let arena: AlignedBuffer<Element>
-    private let pass = PassState()
+    /// Where the arena's pages went (Note [Arena placement]).
+    let placement: ArenaPlacement
+    private let numaSummary: (system: any NUMASystem, bound: Bool)
+    private let pass: PassState
     private let running = Atomic<Bool>(false)
     /// The failure of the earliest failing task, by task index.
     private let failure = Mutex<(task: Int, error: ExecutionError)?>(nil)
@@ -44,9 +47,15 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     /// ``chromeTrace()``. Off by default; recording costs two clock reads per task.
     public var isTracing = false
 
-    /// Creates an execution: allocates the arena (through the runtime's NUMA
-    /// system, on the calling thread's node) and loads every leaf's value
-    /// (an input's default) and a cotangent of ones.
+    /// Creates an execution: allocates the arena through the runtime's NUMA
+    /// system and loads every leaf's value (an input's default) and a
+    /// cotangent of ones.
+    ///
+    /// On one NUMA node the arena lives on it. On several, each page goes
+    /// to the node whose tasks write it, and the values callers set are
+    /// interleaved (`// Note [Arena placement]`); ``placementReport`` says
+    /// what went where. Run it on the same runtime for the workers to
+    /// follow that placement (any runtime gives the same results).
     ///
     /// - Throws: ``ExecutionError/outOfMemory(bytes:)`` when the plan's
     ///   arena cannot be allocated.
@@ -54,11 +63,26 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Double)
     public init(plan: Plan<Element>, runtime: Runtime = .shared) throws(ExecutionError) {
         self.plan = plan
-        // The arena lives on the node of the thread that creates the
-        // execution (Note [NUMA placement]; per-chunk placement is to come).
-        arena = try AlignedBuffer(
-            count: plan.arenaCount, system: runtime.numa,
-            placement: .node(runtime.numa.currentNode()))
+        let system = runtime.numa
+        let home = system.currentNode()
+        placement = ArenaPlacement(
+            plan: plan, topology: system.topology, pageSize: system.pageSize, home: home)
+        arena = try AlignedBuffer(count: plan.arenaCount, system: system, placement: .node(home))
+        // Bind page runs before anything touches them: first touch then
+        // lands where the placement says, whichever thread touches.
+        var bound = true
+        if placement.runs.count > 1 || placement.runs.first?.placement != .node(home) {
+            let raw = UnsafeMutableRawPointer(arena.base)
+            for run in placement.runs {
+                let region = UnsafeMutableRawBufferPointer(
+                    start: raw + run.pages.lowerBound * system.pageSize,
+                    count: run.pages.count * system.pageSize)
+                // Placements come from the topology, so they are valid.
+                bound = ((try? system.bind(region, placement: run.placement)) ?? false) && bound
+            }
+        }
+        numaSummary = (system, bound)
+        pass = PassState(nodeIDs: system.topology.nodeIDs)
         phaseEnd = try AlignedBuffer(count: plan.phaseCount)
         taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
         taskWorker = try AlignedBuffer(count: plan.taskCount)
@@ -69,6 +93,13 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         }
         let n = plan.graph.shape(of: plan.graph.output).count
         arena.region(plan.cotangentOffset, n).update(repeating: 1)
+    }
+
+    /// What this execution placed where: the NUMA system, whether libnuma
+    /// was found, and per node the bytes of values, gradients, partials
+    /// and parameters (see `docs/numa.md`).
+    public var placementReport: PlacementReport {
+        PlacementReport(system: numaSummary.system, record: placement.record)
     }
 
     private func store(_ scalars: [Element], at offset: Int) {

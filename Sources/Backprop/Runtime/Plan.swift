@@ -129,6 +129,10 @@ public final class Plan<Element: TensorElement>: Sendable {
     public let usesBLAS: Bool
     /// The lowered form of an all-scalar graph, run instead of phases.
     let tape: ScalarTape?
+    /// Every buffer's place in the arena and role, and the elements each
+    /// item writes: what an execution places on NUMA nodes (Note [Arena placement]).
+    let bufferSpans: [BufferSpan]
+    let itemWrites: [Range<Int>]
 
     /// Compiles a graph.
     ///
@@ -164,10 +168,30 @@ public final class Plan<Element: TensorElement>: Sendable {
         }
         leaves = builder.leaves
         tape = builder.tape
+        bufferSpans = builder.bufferSpans
+        itemWrites = builder.itemWrites
         usesBLAS = options.useBLAS && BLAS.shared != nil
         var stats = builder.statistics
         stats.compileNanoseconds = Int(DispatchTime.now().uptimeNanoseconds - start)
         statistics = stats
+    }
+}
+
+extension Plan {
+    /// Where an execution of this plan, created on `runtime` by the calling
+    /// thread, places its memory: the runtime's NUMA topology, whether
+    /// libnuma was found, and per node the bytes of values, gradients,
+    /// partials and parameters (see `docs/numa.md`).
+    ///
+    /// ```swift
+    /// print(plan.placementReport(on: runtime))
+    /// ```
+    public func placementReport(on runtime: Runtime = .shared) -> PlacementReport {
+        let system = runtime.numa
+        let placement = ArenaPlacement(
+            plan: self, topology: system.topology, pageSize: system.pageSize,
+            home: system.currentNode())
+        return PlacementReport(system: system, record: placement.record)
     }
 }
 

@@ -36,8 +36,16 @@ struct PlanBuilder<T: TensorElement> {
     var tape: ScalarTape?
     var statistics = PlanStatistics()
 
+    /// Per buffer with a place in the arena: where it is and what it holds
+    /// (Note [Arena placement]).
+    var bufferSpans: [BufferSpan] = []
+    /// Per item: the arena elements it writes, `start..<end` (empty for a
+    /// custom op's VJP, which writes several buffers).
+    var itemWrites: [Range<Int>] = []
+
     // Buffers: size, first and last time touched (permanent: whole run).
     private var bufferSize: [Int] = []
+    private var bufferRole: [BufferRole] = []
     private var bufferBirth: [Int] = []
     private var bufferDeath: [Int] = []
     private var valueBuffer: [Int] = []
@@ -56,8 +64,11 @@ struct PlanBuilder<T: TensorElement> {
 
     private var permanent: Int { Int.max }
 
-    private mutating func newBuffer(_ size: Int, permanent: Bool = false) -> Int {
+    private mutating func newBuffer(_ size: Int, _ role: BufferRole, permanent: Bool = false)
+        -> Int
+    {
         bufferSize.append(size)
+        bufferRole.append(role)
         bufferBirth.append(permanent ? -1 : Int.max)
         bufferDeath.append(permanent ? Int.max : -1)
         return bufferSize.count - 1
@@ -103,17 +114,19 @@ struct PlanBuilder<T: TensorElement> {
             let op = graph.op(of: i)
             let count = graph.shape(of: i).count
             if op.isLeaf && (cone[i] || op.isDifferentiableLeaf) {
-                valueBuffer[i] = newBuffer(count, permanent: true)
+                valueBuffer[i] = newBuffer(count, .parameter, permanent: true)
                 leaves.append(i)
             } else if cone[i] {
-                valueBuffer[i] = newBuffer(count, permanent: i == graph.output)
+                valueBuffer[i] = newBuffer(count, .value, permanent: i == graph.output)
             }
             if requiresGradient[i] {
-                gradientBuffer[i] = newBuffer(count, permanent: op.isDifferentiableLeaf)
+                gradientBuffer[i] = newBuffer(
+                    count, .gradient, permanent: op.isDifferentiableLeaf)
             }
-            if cone[i] && kernels[i].needsAux { auxBuffer[i] = newBuffer(count) }
+            if cone[i] && kernels[i].needsAux { auxBuffer[i] = newBuffer(count, .partial) }
         }
-        let cotangentBuffer = newBuffer(graph.shape(of: graph.output).count, permanent: true)
+        let cotangentBuffer = newBuffer(
+            graph.shape(of: graph.output).count, .parameter, permanent: true)
 
         // Levels of the nodes that compute something.
         var byLevel: [[NodeID]] = []
@@ -142,7 +155,7 @@ struct PlanBuilder<T: TensorElement> {
                     // folds each output's partials in block order. The blocks
                     // are a function of the shapes and the grain, so the bits
                     // do not depend on the thread count.
-                    let partials = newBuffer(units * blocks * (r == .max ? 2 : 1))
+                    let partials = newBuffer(units * blocks * (r == .max ? 2 : 1), .partial)
                     let blockCost = (geo.reducedCount + blocks - 1) / blocks
                     for c in chunks(units: units * blocks, cost: blockCost) {
                         block.append(
@@ -262,7 +275,7 @@ struct PlanBuilder<T: TensorElement> {
                     } else {
                         var sources: [Int] = []
                         for e in edges {
-                            let partial = newBuffer(count)
+                            let partial = newBuffer(count, .partial)
                             edgeDest[e] = partial
                             sources.append(partial)
                         }
@@ -403,6 +416,7 @@ struct PlanBuilder<T: TensorElement> {
         // Layout, then buffer ids become offsets.
         let offset = layout()
         func at(_ buffer: Int) -> Int { buffer < 0 ? -1 : offset[buffer] }
+        recordPlacementSpans(offset: offset)
         valueOffset = valueBuffer.map(at)
         gradientOffset = gradientBuffer.map(at)
         auxOffset = auxBuffer.map(at)
@@ -581,6 +595,40 @@ struct PlanBuilder<T: TensorElement> {
         phaseStart.append(taskStart.count - 1)
     }
 
+    /// Where each buffer landed, and which elements each item writes: the
+    /// input of ``ArenaPlacement``. An item covers units `lo..<hi` of the
+    /// units that all items of its kind, node and slot split its buffer
+    /// into, so it writes that proportion of the buffer.
+    private mutating func recordPlacementSpans(offset: [Int]) {
+        for b in bufferSize.indices where offset[b] >= 0 {
+            bufferSpans.append(
+                BufferSpan(start: offset[b], count: bufferSize[b], role: bufferRole[b]))
+        }
+        func written(_ item: WorkItem) -> Int {
+            switch item.kind {
+            case .reduceCombine: valueBuffer[Int(item.node)]
+            case .customVJP: -1
+            default: item.dest
+            }
+        }
+        var units: [WriteKey: Int] = [:]
+        for item in items where written(item) >= 0 {
+            let key = WriteKey(
+                buffer: written(item), kind: item.kind, node: item.node, slot: item.slot)
+            units[key] = Swift.max(units[key] ?? 0, item.hi)
+        }
+        itemWrites = items.map { item in
+            let b = written(item)
+            guard b >= 0, offset[b] >= 0 else { return 0..<0 }
+            let key = WriteKey(buffer: b, kind: item.kind, node: item.node, slot: item.slot)
+            let total = Double(Swift.max(1, units[key] ?? 1))
+            let size = Double(bufferSize[b])
+            let lo = Int(size * Double(item.lo) / total)
+            let hi = Swift.max(lo, Int(size * Double(item.hi) / total))
+            return (offset[b] + lo)..<(offset[b] + hi)
+        }
+    }
+
     /// Assigns arena offsets (see Note [Memory reuse]).
     private mutating func layout() -> [Int] {
         let count = bufferSize.count
@@ -588,9 +636,15 @@ struct PlanBuilder<T: TensorElement> {
         func rounded(_ size: Int) -> Int { (size + 15) / 16 * 16 }
         var bump = 0
         var unshared = 0
-        // Permanent buffers first, then the rest in birth order.
+        // Permanent buffers first — the values callers set (leaves, the
+        // cotangent) ahead of the rest, so that they share few pages with
+        // buffers placed elsewhere (Note [Arena placement]) — then the rest
+        // in birth order.
         var order = (0..<count).filter { bufferDeath[$0] >= 0 }
-        order.sort { (bufferBirth[$0], $0) < (bufferBirth[$1], $1) }
+        func key(_ b: Int) -> (Int, Int, Int) {
+            (bufferBirth[b], bufferRole[b] == .parameter ? 0 : 1, b)
+        }
+        order.sort { key($0) < key($1) }
         var free: [Int: [Int]] = [:]
         var heap = MinHeap()  // live buffers by death time
         for b in order {
@@ -613,6 +667,12 @@ struct PlanBuilder<T: TensorElement> {
         statistics.unsharedElements = unshared
         return offset
     }
+}
+
+/// The items that split one buffer's writes into units: one kind of work
+/// of one node (and argument slot) into one buffer.
+private struct WriteKey: Hashable {
+    let buffer: Int, kind: WorkItem.Kind, node: Int32, slot: Int32
 }
 
 /// a · b, or `Int.max` when that overflows (cost estimates of huge nodes).

@@ -116,10 +116,17 @@ public final class Runtime: Sendable {
                 // The closures write only the disjoint regions the plan assigns
                 // to each task (and each phase), and the pass ends before they return.
                 let shared = UncheckedSendable((task, phaseEnded))
+                let numa = self.numa
                 DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                    // A worker's node, from the CPU it runs on now (Note [NUMA placement]).
+                    let home =
+                        pass.nodeIDs.count > 1
+                        ? pass.home(
+                            node: numa.currentCPU().flatMap(numa.node(ofCPU:)), worker: worker)
+                        : 0
                     pass.work(
-                        worker: worker, phaseStart: phaseStart.pointer, phases: phases,
-                        task: shared.value.0, phaseEnded: shared.value.1)
+                        worker: worker, home: home, phaseStart: phaseStart.pointer,
+                        phases: phases, task: shared.value.0, phaseEnded: shared.value.1)
                 }
             }
         }
@@ -135,9 +142,24 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
 
 /// The scheduler's shared state for one execution's passes, reused run
 /// after run (nothing is allocated per pass).
+///
+/// Tasks are claimed per NUMA node (Note [Arena placement]): each phase's
+/// tasks are cut into one contiguous block per node (``TaskAffinity``), a
+/// worker claims from its own node's block first and then steals from the
+/// others, in node order after its own. With one node this is a single
+/// shared counter.
 final class PassState: Sendable {
-    /// High 32 bits: the phase; low 32 bits: the next unclaimed task.
+    /// A claim counter of a node after the first (see ``claim``).
+    private final class Claim: Sendable {
+        let value = Atomic<UInt64>(0)
+    }
+    /// The ids of the nodes tasks are placed on, in topology order.
+    let nodeIDs: [Int]
+    /// The first node's claim counter: high 32 bits the phase, low 32 bits
+    /// the next unclaimed task of the node's block (with one node: of the phase).
     private let claim = Atomic<UInt64>(0)
+    /// The other nodes' counters, in ``nodeIDs`` order.
+    private let otherClaims: [Claim]
     /// High 32 bits: the phase; low 32 bits: tasks completed.
     private let done = Atomic<UInt64>(0)
     /// The phase now running.
@@ -148,34 +170,81 @@ final class PassState: Sendable {
     /// Spins before yielding, and yields before parking.
     private static let spins = 2_000, yields = 200
 
+    /// Scheduler state for tasks placed on the nodes `nodeIDs` (one node by default).
+    init(nodeIDs: [Int] = [0]) {
+        precondition(!nodeIDs.isEmpty)
+        self.nodeIDs = nodeIDs
+        otherClaims = nodeIDs.dropFirst().map { _ in Claim() }
+    }
+
+    /// The index in ``nodeIDs`` of the node a worker runs on: `node` when it
+    /// is one of them, else a spread of workers over the nodes.
+    func home(node: Int?, worker: Int) -> Int {
+        guard nodeIDs.count > 1 else { return 0 }
+        if let node, let index = nodeIDs.firstIndex(of: node) { return index }
+        return worker % nodeIDs.count
+    }
+
     func reset() {
         claim.store(0, ordering: .relaxed)
+        for other in otherClaims { other.value.store(0, ordering: .relaxed) }
         done.store(0, ordering: .relaxed)
         phase.store(0, ordering: .sequentiallyConsistent)
     }
 
+    /// Runs tasks until the last phase ends, claiming from node index
+    /// `home`'s block of each phase first.
     func work(
-        worker: Int, phaseStart: UnsafePointer<Int>, phases: Int, task: (Int, Int) -> Void,
-        phaseEnded: (Int) -> Void
+        worker: Int, home: Int, phaseStart: UnsafePointer<Int>, phases: Int,
+        task: (Int, Int) -> Void, phaseEnded: (Int) -> Void
     ) {
+        let n = nodeIDs.count
         var p = phase.load(ordering: .acquiring)
         while p < phases {
             let first = phaseStart[p]
             let count = phaseStart[p + 1] - first
-            while true {
-                let v = claim.load(ordering: .relaxed)
-                guard Int(v >> 32) == p, Int(v & 0xFFFF_FFFF) < count else { break }
-                guard
-                    claim.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged
-                else { continue }
-                task(first + Int(v & 0xFFFF_FFFF), worker)
-                let before = done.add(1, ordering: .acquiringAndReleasing).oldValue
-                if Int(before & 0xFFFF_FFFF) + 1 == count {
-                    phaseEnded(p)
-                    advance(from: p)
+            if n == 1 {
+                drain(
+                    claim, phase: p, first: first, size: count, of: count, worker, task, phaseEnded)
+            } else {
+                for step in 0..<n {
+                    let k = (home + step) % n
+                    let lo = TaskAffinity.firstTask(ofNode: k, count: count, nodes: n)
+                    let size = TaskAffinity.firstTask(ofNode: k + 1, count: count, nodes: n) - lo
+                    if k == 0 {
+                        drain(
+                            claim, phase: p, first: first, size: size, of: count, worker, task,
+                            phaseEnded)
+                    } else {
+                        drain(
+                            otherClaims[k - 1].value, phase: p, first: first + lo, size: size,
+                            of: count, worker, task, phaseEnded)
+                    }
                 }
             }
             p = waitForPhase(after: p)
+        }
+    }
+
+    /// Claims and runs tasks `first..<first + size` of phase `p` (of
+    /// `count` tasks) through `counter` until they are all claimed; whoever
+    /// completes the phase's last task ends the phase.
+    @inline(__always)
+    private func drain(
+        _ counter: borrowing Atomic<UInt64>, phase p: Int, first: Int, size: Int, of count: Int,
+        _ worker: Int, _ task: (Int, Int) -> Void, _ phaseEnded: (Int) -> Void
+    ) {
+        while true {
+            let v = counter.load(ordering: .relaxed)
+            guard Int(v >> 32) == p, Int(v & 0xFFFF_FFFF) < size else { return }
+            guard counter.compareExchange(expected: v, desired: v + 1, ordering: .relaxed).exchanged
+            else { continue }
+            task(first + Int(v & 0xFFFF_FFFF), worker)
+            let before = done.add(1, ordering: .acquiringAndReleasing).oldValue
+            if Int(before & 0xFFFF_FFFF) + 1 == count {
+                phaseEnded(p)
+                advance(from: p)
+            }
         }
     }
 
@@ -184,6 +253,7 @@ final class PassState: Sendable {
         let next = UInt64(p + 1) << 32
         done.store(next, ordering: .relaxed)
         claim.store(next, ordering: .relaxed)
+        for other in otherClaims { other.value.store(next, ordering: .relaxed) }
         phase.store(p + 1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             condition.lock()
