@@ -43,6 +43,11 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     var tracedLastRun = false
     var workersUsed = 1
 
+    /// A deliberate bug, for testing the stress checks (`backprop stress
+    /// --inject-fault`): when set, a run with more than one worker adds the
+    /// first partial of the first join twice into one gradient element.
+    package var injectsFault = false
+
     /// Whether runs record when each task ran and on which worker, for
     /// ``chromeTrace()``. Off by default; recording costs two clock reads per task.
     public var isTracing = false
@@ -282,6 +287,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
                 var sum = base[sources[0] + i]
                 for s in 1..<Int(item.sourceCount) { sum += base[sources[s] + i] }
                 out[i] = item.accumulate ? out[i] + sum : sum
+            }
+            if injectsFault && workersUsed > 1 && range.lowerBound == 0 && !range.isEmpty {
+                out[0] += base[sources[0]]  // the deliberate bug: one partial added twice
             }
         case .seed:
             (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
