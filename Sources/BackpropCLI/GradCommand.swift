@@ -7,7 +7,7 @@ struct GradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "grad",
         abstract: "The value and gradient of a scalar expression at a point.",
-        usage: "backprop grad <expression> [--at <name>=<number>[,...]] [--json]",
+        usage: "backprop grad <expression> [--at <name=number,...>] [--json]",
         discussion: """
             Operators + - * / ^ (^ binds tightest and groups to the right: -x^2 is -(x^2), \
             2^3^2 is 2^(3^2)), unary minus, parentheses, numbers such as 3, 2.5, .5, 1e-3, \
@@ -15,18 +15,20 @@ struct GradCommand: ParsableCommand {
             a value; gradients are printed in order of first appearance. x^c with a constant c \
             is the pow op; x^y with a variable exponent is exp(y*log(x)), defined for x > 0.
 
-            The lecture's examples:
+            The lecture's examples (the function 7 has no variable, so it takes no --at):
               backprop grad '(x+y)*x*y^2' --at x=1,y=2
-                output: 12.0, gradient x: 16.0, gradient y: 16.0
+                  output: 12.0, gradient x: 16.0, gradient y: 16.0
+              backprop grad 7                                output: 7.0
+              backprop grad '2*x' --at x=42                  gradient x: 2.0
               backprop grad '2*x+999999' --at x=42           gradient x: 2.0
               backprop grad 'x^3' --at x=42                  gradient x: 5292.0
-              backprop grad 'exp(x)' --at x=42               gradient x: 1.739274941520501e+18
+              backprop grad 'exp(x)' --at x=42
+                  gradient x: 1.739274941520501e+18
               backprop grad 'exp(2*x^3+10)' --at x=42        gradient x: inf
               backprop grad 'log(exp(2*x^3+10))' --at x=42   gradient x: 10584.0
-              backprop grad 7                                output: 7.0 (no variables)
 
             An expression may start with '-' (backprop grad -x^2 --at x=3); write a double \
-            minus as -(-x).
+            minus as -(-x), and -h (the help flag) as -(h).
             """)
 
     @Argument(
@@ -37,7 +39,7 @@ struct GradCommand: ParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Variable values, e.g. x=1,y=2 (repeatable).", valueName: "name>=<number>[,...]"))
+            "Variable values, e.g. x=1,y=2 (repeatable).", valueName: "name=number,..."))
     var at: [String] = []
 
     @Flag(help: #"Print {"output": V, "gradients": {"x": G, ...}} on one line."#)
