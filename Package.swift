@@ -7,6 +7,10 @@ let package = Package(
         .library(name: "Backprop", targets: ["Backprop"]),
         .library(name: "BackpropWorkloads", targets: ["BackpropWorkloads"]),
         .executable(name: "lecture", targets: ["Lecture"]),
+        .executable(name: "backprop", targets: ["BackpropCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .target(name: "Backprop"),
@@ -16,9 +20,20 @@ let package = Package(
         // Random graphs and the checks of `backprop stress`.
         .target(name: "BackpropStress", dependencies: ["Backprop"]),
         .executableTarget(name: "Lecture", dependencies: ["Backprop"]),
+        // The `backprop` command-line tool (docs/cli.md).
+        .executableTarget(
+            name: "BackpropCLI",
+            dependencies: [
+                "Backprop", "BackpropWorkloads", "BackpropStress",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         // Counts the test thread's heap allocations (glibc); test-only.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        .testTarget(name: "BackpropTests", dependencies: ["Backprop", "BackpropWorkloads", "BackpropStress", "AllocationCounter"]),
+        .testTarget(
+            name: "BackpropTests",
+            dependencies: ["Backprop", "BackpropWorkloads", "BackpropStress", "AllocationCounter"]),
+        // Runs the built `backprop` executable; the dependency makes `swift test` build it.
+        .testTarget(name: "BackpropCLITests", dependencies: ["BackpropCLI"]),
     ],
     swiftLanguageModes: [.v6]
 )

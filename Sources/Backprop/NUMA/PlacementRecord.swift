@@ -107,13 +107,9 @@ public struct PlacementReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var lines = ["NUMA: \(summary)", "  libnuma: \(libnuma)"]
-        for node in topology.nodes {
-            let cpus =
-                node.cpus.isEmpty ? "no CPUs" : "CPUs " + NUMATopology.cpuListText(node.cpus)
-            let memory = node.memoryBytes.map { ", memory " + Self.format(bytes: $0) } ?? ""
-            lines.append("  node \(node.id): \(cpus)\(memory)")
-        }
+        var lines = [
+            NUMAInfo(summary: summary, libnuma: libnuma, topology: topology).description
+        ]
         let placements = record.placements
         if placements.isEmpty {
             lines.append("placement: nothing placed")

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Backprop
+import Foundation
+
+/// `backprop info [--json]`: the version and what the runtime found on
+/// this machine: threads, BLAS, NUMA.
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info",
+        abstract: "The version, thread count, BLAS and NUMA topology that backprop uses here.",
+        discussion: """
+            Threads: BACKPROP_THREADS when set to a positive integer, else the active cores. \
+            BLAS: OpenBLAS when found (BACKPROP_BLAS=off disables it). NUMA: libnuma when found; \
+            BACKPROP_NUMA=off disables it, BACKPROP_NUMA_TOPOLOGY (e.g. '0:0-7;1:8-15') \
+            simulates a topology. An invalid NUMA setting is an error (exit status 2).
+            """)
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func run() throws(CLIFailure) {
+        let report = try InfoReport(environment: ProcessInfo.processInfo.environment)
+        print(json ? report.json : report.text)
+    }
+}
+
+/// What `backprop info` prints, in text and JSON (docs/cli.md). Sections
+/// that a later option adds (such as a plan's placement) append to both.
+struct InfoReport {
+    /// The package version.
+    let version = backpropVersion
+    /// The workers a pass uses.
+    let threads: Int
+    /// Whether a BLAS was loaded, and which.
+    let blasFound: Bool
+    let blas: String
+    /// The NUMA system, libnuma and the nodes.
+    let numa: NUMAInfo
+
+    /// The report for a runtime configured from `environment`.
+    ///
+    /// - Throws: ``CLIFailure`` (bad input) for an invalid `BACKPROP_NUMA`
+    ///   or `BACKPROP_NUMA_TOPOLOGY`.
+    init(environment: [String: String]) throws(CLIFailure) {
+        let runtime: Runtime
+        do {
+            runtime = try Runtime.configured(environment: environment)
+        } catch .invalidTopology(let message) {
+            let value = environment["BACKPROP_NUMA_TOPOLOGY"] ?? ""
+            throw .badInput("invalid BACKPROP_NUMA_TOPOLOGY='\(value)': \(message)")
+        } catch {
+            throw .badInput(error.description)
+        }
+        self.init(runtime: runtime)
+    }
+
+    /// The report for `runtime`.
+    init(runtime: Runtime) {
+        threads = runtime.threads
+        blasFound = Runtime.blasFound
+        blas = Runtime.blasDescription
+        numa = runtime.numaInfo
+    }
+
+    /// ```text
+    /// version: 0.1.0
+    /// threads: 2
+    /// BLAS: OpenBLAS (libopenblas.so.0)
+    /// NUMA: libnuma (libnuma.so.1), 1 node
+    ///   libnuma: found (libnuma.so.1)
+    ///   node 0: CPUs 0-1, memory 7.8 GiB
+    /// ```
+    var text: String {
+        ["version: \(version)", "threads: \(threads)", "BLAS: \(blas)", numa.description]
+            .joined(separator: "\n")
+    }
+
+    /// One line: `{"version": "0.1.0", "threads": 2, "blas": {...}, "numa": {...}}`.
+    var json: String {
+        let nodes = numa.nodes.map { node in
+            JSONText.object([
+                ("id", JSONText.number(node.id)),
+                ("cpus", JSONText.array(node.cpus.map(JSONText.number))),
+                ("memoryBytes", node.memoryBytes.map(JSONText.number) ?? "null"),
+            ])
+        }
+        return JSONText.object([
+            ("version", JSONText.string(version)),
+            ("threads", JSONText.number(threads)),
+            (
+                "blas",
+                JSONText.object([
+                    ("found", JSONText.bool(blasFound)), ("description", JSONText.string(blas)),
+                ])
+            ),
+            (
+                "numa",
+                JSONText.object([
+                    ("system", JSONText.string(numa.system)),
+                    ("libnumaFound", JSONText.bool(numa.libnumaFound)),
+                    ("libnuma", JSONText.string(numa.libnuma)),
+                    ("nodes", JSONText.array(nodes)),
+                ])
+            ),
+        ])
+    }
+}

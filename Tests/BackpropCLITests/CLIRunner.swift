@@ -1,0 +1,118 @@
+import Foundation
+
+/// Runs the built `backprop` executable as a child process.
+///
+/// The binary is found next to the test runner in the build products
+/// directory (`.build/<triple>/debug/backprop` beside
+/// `BackpropPackageTests.xctest`): the test target depends on the
+/// `BackpropCLI` target, so `swift test` builds the executable first.
+/// `BACKPROP_CLI_EXECUTABLE` overrides the location.
+enum CLI {
+    /// The outcome of one run.
+    struct Result: CustomStringConvertible {
+        /// The exit status, or the signal that ended the process.
+        let status: Int32
+        /// Whether a signal ended the process (a trap, a crash).
+        let crashed: Bool
+        let stdout: String
+        let stderr: String
+
+        /// The standard error's lines, without the final newline.
+        var stderrLines: [Substring] {
+            stderr.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        }
+
+        var description: String {
+            "status \(status)\(crashed ? " (signal)" : "")\nstdout:\n\(stdout)\nstderr:\n\(stderr)"
+        }
+    }
+
+    /// Why the executable could not be run.
+    struct NotFound: Error, CustomStringConvertible {
+        let searched: [String]
+        var description: String {
+            "no 'backprop' executable in " + searched.joined(separator: ", ")
+                + " (build it with 'swift build', or set BACKPROP_CLI_EXECUTABLE)"
+        }
+    }
+
+    /// The directories the executable is looked for in, most likely first.
+    static var searchDirectories: [URL] {
+        var directories: [URL] = []
+        // Linux: the test runner is the .xctest executable in the products directory.
+        directories.append(
+            URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+                .deletingLastPathComponent())
+        if let path = Bundle.main.executablePath {
+            directories.append(
+                URL(fileURLWithPath: path).resolvingSymlinksInPath().deletingLastPathComponent())
+        }
+        // macOS: the .xctest bundle sits in the products directory.
+        for bundle in Bundle.allBundles where bundle.bundleURL.pathExtension == "xctest" {
+            directories.append(bundle.bundleURL.deletingLastPathComponent())
+        }
+        return directories
+    }
+
+    /// The `backprop` executable.
+    static func executable() throws -> URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let path = environment["BACKPROP_CLI_EXECUTABLE"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
+        let directories = searchDirectories
+        for directory in directories {
+            let candidate = directory.appendingPathComponent("backprop")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw NotFound(searched: directories.map(\.path))
+    }
+
+    /// Runs `backprop arguments…` and waits for it.
+    ///
+    /// The child gets this process's environment without any `BACKPROP_*`
+    /// variable (CI runs the suites under several), plus `environment`.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        var childEnvironment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("BACKPROP_")
+        }
+        childEnvironment.merge(environment) { $1 }
+        process.environment = childEnvironment
+
+        // Files rather than pipes: nothing can block on a full pipe.
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("backprop-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout")
+        let errURL = directory.appendingPathComponent("stderr")
+        guard
+            FileManager.default.createFile(atPath: outURL.path, contents: nil),
+            FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        else { throw CocoaError(.fileWriteUnknown) }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        defer {
+            try? out.close()
+            try? err.close()
+        }
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        return Result(
+            status: process.terminationStatus,
+            crashed: process.terminationReason == .uncaughtSignal,
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    /// Runs `backprop arguments…` (see ``run(_:environment:)``).
+    static func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
+        try run(arguments, environment: environment)
+    }
+}

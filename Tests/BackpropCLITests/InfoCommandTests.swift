@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// `backprop info`: the fields, the environment it honours, and a bad
+/// NUMA setting as an error.
+@Suite struct InfoCommandTests {
+    @Test func textFields() throws {
+        let r = try CLI.run("info")
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr == "")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count >= 6, "\(r)")
+        guard lines.count >= 6 else { return }
+        #expect(lines[0] == "version: 0.1.0")
+        #expect(lines[1].hasPrefix("threads: ") && Int(lines[1].dropFirst(9))! >= 1)
+        #expect(lines[2].hasPrefix("BLAS: "))
+        #expect(lines[3].hasPrefix("NUMA: "))
+        #expect(lines[4].hasPrefix("  libnuma: found") || lines[4].hasPrefix("  libnuma: not"))
+        #expect(lines[5].hasPrefix("  node "))
+    }
+
+    @Test func environmentIsHonoured() throws {
+        let r = try CLI.run(
+            "info",
+            environment: [
+                "BACKPROP_THREADS": "3", "BACKPROP_BLAS": "off",
+                "BACKPROP_NUMA_TOPOLOGY": "0:0-1;1:2-3",
+            ])
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 7, "\(r)")
+        guard lines.count == 7 else { return }
+        #expect(lines[1] == "threads: 3")
+        #expect(lines[2] == "BLAS: disabled by BACKPROP_BLAS=off")
+        #expect(lines[3] == "NUMA: simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0-1;1:2-3)")
+        #expect(lines[5] == "  node 0: CPUs 0-1")
+        #expect(lines[6] == "  node 1: CPUs 2-3")
+
+        let off = try CLI.run("info", environment: ["BACKPROP_NUMA": "off"])
+        #expect(off.stdout.contains("\n  libnuma: not loaded (disabled by BACKPROP_NUMA=off)\n"))
+    }
+
+    @Test func json() throws {
+        let r = try CLI.run(
+            "info", "--json",
+            environment: [
+                "BACKPROP_THREADS": "4", "BACKPROP_BLAS": "off",
+                "BACKPROP_NUMA_TOPOLOGY": "0:0;1:1",
+            ])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.split(separator: "\n").count == 1)
+        let prefix =
+            #"{"version": "0.1.0", "threads": 4, "blas": {"found": false, "description": "disabled by BACKPROP_BLAS=off"}, "numa": {"system": "simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0;1:1)", "libnumaFound": "#
+        #expect(r.stdout.hasPrefix(prefix), "\(r)")
+        #expect(
+            r.stdout.hasSuffix(
+                #""nodes": [{"id": 0, "cpus": [0], "memoryBytes": null}, {"id": 1, "cpus": [1], "memoryBytes": null}]}}"#
+                    + "\n"), "\(r)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        #expect(object?["threads"] as? Int == 4)
+        #expect((object?["numa"] as? [String: Any])?["libnumaFound"] is Bool)
+    }
+
+    @Test(arguments: [
+        (
+            "BACKPROP_NUMA_TOPOLOGY", "bogus",
+            #"error: invalid BACKPROP_NUMA_TOPOLOGY='bogus': item 1 "bogus": expected NODE:CPUS, with a ':'"#
+        ),
+        ("BACKPROP_NUMA", "maybe", "error: invalid BACKPROP_NUMA=maybe: expected on or off"),
+    ])
+    func badNUMASettingExits2(variable: String, value: String, line: String) throws {
+        for arguments in [["info"], ["info", "--json"]] {
+            let r = try CLI.run(arguments, environment: [variable: value])
+            #expect(r.status == 2, "\(r)")
+            #expect(r.stdout == "")
+            #expect(r.stderr == line + "\n")
+        }
+    }
+}
