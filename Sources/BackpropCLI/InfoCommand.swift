@@ -42,16 +42,7 @@ struct InfoReport {
     /// - Throws: ``CLIFailure`` (bad input) for an invalid `BACKPROP_NUMA`
     ///   or `BACKPROP_NUMA_TOPOLOGY`.
     init(environment: [String: String]) throws(CLIFailure) {
-        let runtime: Runtime
-        do {
-            runtime = try Runtime.configured(environment: environment)
-        } catch .invalidTopology(let message) {
-            let value = environment["BACKPROP_NUMA_TOPOLOGY"] ?? ""
-            throw .badInput("invalid BACKPROP_NUMA_TOPOLOGY='\(value)': \(message)")
-        } catch {
-            throw .badInput(error.description)
-        }
-        self.init(runtime: runtime)
+        self.init(runtime: try configuredRuntime(threads: nil, environment: environment))
     }
 
     /// The report for `runtime`.

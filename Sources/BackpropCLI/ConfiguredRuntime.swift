@@ -1,0 +1,18 @@
+import Backprop
+import Foundation
+
+/// A runtime with `threads` workers (the default when `nil`), configured
+/// strictly from `environment`: an invalid `BACKPROP_NUMA` or
+/// `BACKPROP_NUMA_TOPOLOGY` is bad input (exit status 2), not ignored.
+func configuredRuntime(
+    threads: Int?, environment: [String: String] = ProcessInfo.processInfo.environment
+) throws(CLIFailure) -> Runtime {
+    do {
+        return try Runtime.configured(threads: threads, environment: environment)
+    } catch .invalidTopology(let message) {
+        let value = environment["BACKPROP_NUMA_TOPOLOGY"] ?? ""
+        throw .badInput("invalid BACKPROP_NUMA_TOPOLOGY='\(value)': \(message)")
+    } catch {
+        throw .badInput(error.description)
+    }
+}
