@@ -13,7 +13,7 @@ import Testing
     /// Valid files to start from: the design example, a file using every
     /// attribute, and random graphs written by the writer.
     static func seedFiles() throws -> [String] {
-        var files = [designExample, attributeExample]
+        var files = [designExample, attributeExample, simplifiableExample]
         for seed in 1...3 as ClosedRange<UInt64> {
             var generator = RandomGraph(seed: seed)
             files.append(try GraphFile.write(try generator.tensor(Double.self, steps: 10)))
@@ -54,10 +54,38 @@ import Testing
          "output": "y"}
         """
 
+    /// Every pattern the simplifier rewrites (loaded with `simplify: true`
+    /// in a third of the cases).
+    static let simplifiableExample = """
+        {"format": "backprop-graph", "version": 1, "dtype": "float32",
+         "nodes": [
+          {"name": "u", "op": "input", "shape": [3], "value": [-800, 0, 40]},
+          {"name": "one", "op": "constant", "shape": [], "value": 1},
+          {"name": "e", "op": "exp", "inputs": ["u"]},
+          {"name": "le", "op": "log", "inputs": ["e"]},
+          {"name": "n1", "op": "neg", "inputs": ["le"]},
+          {"name": "n2", "op": "neg", "inputs": ["n1"]},
+          {"name": "sm", "op": "softmax", "inputs": ["n2"]},
+          {"name": "lsm", "op": "log", "inputs": ["sm"]},
+          {"name": "sg", "op": "sigmoid", "inputs": ["u"]},
+          {"name": "lsg", "op": "log", "inputs": ["sg"]},
+          {"name": "ope", "op": "add", "inputs": ["one", "e"]},
+          {"name": "sp", "op": "log", "inputs": ["ope"]},
+          {"name": "a", "op": "add", "inputs": ["lsm", "lsg"]},
+          {"name": "b", "op": "add", "inputs": ["a", "sp"]},
+          {"name": "y", "op": "sum", "inputs": ["b"]}
+         ],
+         "output": "y"}
+        """
+
     @Test func seedFilesLoad() throws {
         for file in try Self.seedFiles() {
             try check(try GraphFile.load(json: file), source: file)
+            try check(try GraphFile.load(json: file, simplify: true), source: file)
         }
+        let simplified = try GraphFile.load(json: Self.simplifiableExample, simplify: true)
+        guard case .float32(let g) = simplified else { return }
+        #expect(Set(g.rewrites.map(\.rule)) == Set(RewriteRule.allCases))
     }
 
     @Test func mutatedFilesLoadOrThrow() throws {
@@ -80,7 +108,7 @@ import Testing
             }
             let graph: AnyGraph
             do {
-                graph = try GraphFile.load(bytes: bytes)
+                graph = try GraphFile.load(bytes: bytes, simplify: k % 3 == 0)
             } catch {
                 errors[caseName(error), default: 0] += 1
                 #expect(!error.description.isEmpty && !error.description.contains("\n"))
