@@ -769,7 +769,7 @@ func isWritable(_ kind: OpKind) -> Bool {
         // The file-level cases, produced by load(contentsOf:) and write.
         #expect(
             throws: GraphFileError.unreadableFile(
-                path: "/nonexistent/g.json", message: "no such file")
+                path: "/nonexistent/g.json", message: "No such file or directory")
         ) {
             try GraphFile.load(contentsOf: "/nonexistent/g.json")
         }
@@ -876,8 +876,15 @@ func isWritable(_ kind: OpKind) -> Bool {
         try designExample.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(try GraphFile.load(contentsOf: path).dtype == .float64)
+        // Read in bounded chunks: an endless device is refused, not read.
+        #expect(
+            throws: GraphFileError.tooLarge(
+                node: nil, message: "the file exceeds the limit of 100000 bytes")
+        ) {
+            try GraphFile.load(contentsOf: "/dev/zero", limits: GraphFileLimits(maxBytes: 100_000))
+        }
         let directory = FileManager.default.temporaryDirectory.path
-        #expect(throws: GraphFileError.unreadableFile(path: directory, message: "is a directory")) {
+        #expect(throws: GraphFileError.unreadableFile(path: directory, message: "Is a directory")) {
             try GraphFile.load(contentsOf: directory)
         }
     }

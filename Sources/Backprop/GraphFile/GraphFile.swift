@@ -74,35 +74,42 @@ public enum GraphFile {
 
     /// Loads a graph from a file.
     ///
+    /// The file is read in chunks and refused as soon as it exceeds
+    /// ``GraphFileLimits/maxBytes``, so a pipe or a device (`/dev/stdin`,
+    /// `/dev/zero`) is safe to pass.
+    ///
     /// See ``load(json:limits:simplify:)``.
     ///
     /// - Throws: ``GraphFileError/unreadableFile(path:message:)`` when the
-    ///   file cannot be read, and what loading its contents throws.
+    ///   file cannot be opened or read (the system's reason, such as "No such
+    ///   file or directory"), and what loading its contents throws.
     public static func load(
         contentsOf path: String, limits: GraphFileLimits = .default, simplify: Bool = false
     ) throws(GraphFileError) -> AnyGraph {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadableFile(path: path, message: "no such file")
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .unreadableFile(path: path, message: systemError()) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            guard count > 0 else {
+                if errno == EINTR { continue }
+                throw .unreadableFile(path: path, message: systemError())
+            }
+            guard count <= limits.maxBytes - bytes.count else {
+                throw .tooLarge(
+                    node: nil, message: "the file exceeds the limit of \(limits.maxBytes) bytes")
+            }
+            bytes.append(contentsOf: chunk[..<count])
         }
-        guard !isDirectory.boolValue else {
-            throw .unreadableFile(path: path, message: "is a directory")
-        }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
-        if let size, size > limits.maxBytes {
-            throw .tooLarge(
-                node: nil, message: "the file has \(size) bytes, the limit is \(limits.maxBytes)")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let reason =
-                FileManager.default.isReadableFile(atPath: path)
-                ? error.localizedDescription : "permission denied"
-            throw .unreadableFile(path: path, message: reason)
-        }
-        return try load(bytes: [UInt8](data), limits: limits, simplify: simplify)
+        return try load(bytes: bytes, limits: limits, simplify: simplify)
+    }
+
+    /// The description of `errno`.
+    private static func systemError() -> String {
+        String(cString: strerror(errno))
     }
 }
 
