@@ -110,6 +110,7 @@ func isWritable(_ kind: OpKind) -> Bool {
         #expect(r.gradients["x"]?.scalar == 8)
         #expect(r.gradients["W"] == .zeros([2, 3]))
         #expect(graph.value(of: graph.node(named: "W")!)?.scalars == [1, 2, 3, 4, 5, 6])
+        #expect(try GraphFile.write(.float64(graph)) == GraphFile.write(graph))
 
         let float32 = designExample.replacingOccurrences(of: "float64", with: "float32")
         guard case .float32(let g32) = try GraphFile.load(json: float32) else {

@@ -154,11 +154,16 @@ extension GraphFile {
         // elements of one index on the axes before it) starts at k, and
         // closes every block that ends with it.
         let blocks = zip(value.shape.strides, dims).map { $0 * $1 }
+        func boundaries(at k: Int) -> Int {
+            var n = 0
+            for block in blocks where k % block == 0 { n += 1 }
+            return n
+        }
         for (k, x) in value.scalars.enumerated() {
             if k > 0 { out += ", " }
-            out += String(repeating: "[", count: blocks.filter { k % $0 == 0 }.count)
+            for _ in 0..<boundaries(at: k) { out += "[" }
             out += "\(x)"
-            out += String(repeating: "]", count: blocks.filter { (k + 1) % $0 == 0 }.count)
+            for _ in 0..<boundaries(at: k + 1) { out += "]" }
         }
     }
 
