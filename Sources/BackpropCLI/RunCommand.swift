@@ -8,7 +8,8 @@ import Foundation
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a graph file forward and backward; print the output and every input's gradient.",
+        abstract:
+            "Run a graph file forward and backward; print the output and every input's gradient.",
         discussion: """
             FILE is a graph file (docs/graph-format.md); '-' reads standard input. Gradients \
             are printed for every input and parameter, in file order (zeros for one the \
@@ -34,6 +35,15 @@ struct RunCommand: ParsableCommand {
             valueName: "file"))
     var trace: String?
 
+    @Option(help: "Plan option: the target cost of one chunk (element-operations).")
+    var grain = PlanOptions().grain
+
+    @Option(help: "Plan option: levels cheaper than this run inline on one worker.")
+    var inlineThreshold = PlanOptions().inlineThreshold
+
+    @Option(help: "Plan option: the most chunks one node is split into.")
+    var maxChunks = PlanOptions().maxChunksPerNode
+
     /// The deliberate bug of `backprop stress --inject-fault`, so that a
     /// repro written under it replays.
     @Flag(help: .hidden)
@@ -41,6 +51,9 @@ struct RunCommand: ParsableCommand {
 
     mutating func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if grain < 1 { throw ValidationError("--grain must be at least 1") }
+        if inlineThreshold < 0 { throw ValidationError("--inline-threshold must not be negative") }
+        if maxChunks < 1 { throw ValidationError("--max-chunks must be at least 1") }
     }
 
     func run() throws(CLIFailure) {
@@ -70,7 +83,9 @@ struct RunCommand: ParsableCommand {
         }
         let execution: Execution<T>
         do {
-            execution = try Execution(plan: Plan(graph), runtime: runtime)
+            let options = PlanOptions(
+                grain: grain, inlineThreshold: inlineThreshold, maxChunksPerNode: maxChunks)
+            execution = try Execution(plan: Plan(graph, options: options), runtime: runtime)
             execution.isTracing = trace != nil
             execution.injectsFault = injectFault
             try execution.run(on: runtime)

@@ -29,7 +29,8 @@ struct StressCommand: ParsableCommand {
               backprop stress --soak --duration 1h --max-rss-growth 128MiB
             """)
 
-    @Option(help: ArgumentHelp("How long to run: 30s, 2m, 1h, 500ms (default 30s).", valueName: "time"))
+    @Option(
+        help: ArgumentHelp("How long to run: 30s, 2m, 1h, 500ms (default 30s).", valueName: "time"))
     var duration: String?
 
     @Option(help: "Check this many graphs instead of running for a duration.")
@@ -125,12 +126,15 @@ struct StressCommand: ParsableCommand {
             let written = try writeRepro(failedGraph, failure: failure, options: options)
             final.failure?.repro = written
             let fault = injectFault ? " --inject-fault" : ""
-            let counts = options.threadCounts
+            let plan =
+                " --grain \(failure.grain) --inline-threshold \(failure.inlineThreshold)"
+                + " --max-chunks \(failure.maxChunksPerNode)"
             replay = [
                 "repro: \(written)",
                 "replay: "
-                    + counts.map { "backprop run \(written) --threads \($0)\(fault)" }
-                    .joined(separator: "; "),
+                    + options.threadCounts.map {
+                        "backprop run \(written) --threads \($0)\(plan)\(fault)"
+                    }.joined(separator: "; "),
                 "regenerate: backprop stress --graph-seed \(failure.graphSeed) --threads \(threads)"
                     + " --kind \(kind) --dtype \(dtype) --nodes \(nodes) --width \(width) --depth \(depth)"
                     + " --fan-in \(fanIn) --ops \(ops) --max-extent \(maxExtent)\(fault)",
@@ -140,7 +144,8 @@ struct StressCommand: ParsableCommand {
         if let failure = final.failure {
             for line in replay { StandardError.write(line + "\n") }
             throw .checkFailed(
-                "\(failure.check) check failed (graph seed \(failure.graphSeed)): \(failure.message)")
+                "\(failure.check) check failed (graph seed \(failure.graphSeed)): \(failure.message)"
+            )
         }
     }
 
@@ -179,7 +184,8 @@ struct StressCommand: ParsableCommand {
             ("--max-extent", maxExtent, 1...256), ("--repeats", repeats, 1...1000),
             ("--gradient-checks", gradientChecks, 0...1000),
         ] where !range.contains(value) {
-            throw .badInput("\(name) must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
+            throw .badInput(
+                "\(name) must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
         }
         options.settings.nodes = nodes
         options.settings.width = width
@@ -212,7 +218,8 @@ struct StressCommand: ParsableCommand {
     {
         let text: String
         do { text = try GraphFile.write(graph) } catch {
-            throw .checkFailed("\(failure.check) check failed, and the graph cannot be written: \(error)")
+            throw .checkFailed(
+                "\(failure.check) check failed, and the graph cannot be written: \(error)")
         }
         let directory = URL(fileURLWithPath: reproDir)
         let stem = "stress-\(failure.graphSeed)"
@@ -226,12 +233,14 @@ struct StressCommand: ParsableCommand {
 
             """
         do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: directory, withIntermediateDirectories: true)
             try Data(text.utf8).write(to: URL(fileURLWithPath: graphPath))
             try Data(seedText.utf8).write(to: URL(fileURLWithPath: seedPath))
         } catch {
             throw .checkFailed(
-                "\(failure.check) check failed, and the repro cannot be written to '\(reproDir)': \(error.localizedDescription)")
+                "\(failure.check) check failed, and the repro cannot be written to '\(reproDir)': \(error.localizedDescription)"
+            )
         }
         return graphPath
     }
@@ -245,14 +254,16 @@ struct StressCommand: ParsableCommand {
             }
         }
         if let value = Double(text), value.isFinite, value > 0 { return value }
-        throw .badInput("--duration: '\(text)' is not a positive duration such as 30s, 2m, 1h or 500ms")
+        throw .badInput(
+            "--duration: '\(text)' is not a positive duration such as 30s, 2m, 1h or 500ms")
     }
 
     /// `256MiB`, `1GiB`, `500MB`, `64K`, or a bare number of bytes.
     static func bytes(_ text: String) throws(CLIFailure) -> Int {
         let units: [(String, Double)] = [
-            ("KiB", 1024), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
-            ("K", 1024), ("M", 1 << 20), ("G", 1 << 30), ("B", 1), ("", 1),
+            ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1e3), ("MB", 1e6),
+            ("GB", 1e9),
+            ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("B", 1), ("", 1),
         ]
         for (suffix, scale) in units where text.hasSuffix(suffix) {
             if let value = Double(text.dropLast(suffix.count)), value.isFinite, value > 0,

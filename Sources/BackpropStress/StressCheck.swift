@@ -22,7 +22,9 @@ public struct StressFailure: Error, Sendable, CustomStringConvertible {
     /// The seed the graph was generated from.
     public let graphSeed: UInt64
     /// The graph that failed (absent for the memory check).
-    public let graph: StressGraph?
+    public let graph: AnyGraph?
+    /// The plan options the graph was compiled with.
+    public let planOptions: PlanOptions
 
     public var description: String { "\(check.rawValue) check failed: \(message)" }
 }
@@ -47,20 +49,26 @@ struct GraphChecker<T: TensorElement> {
     let injectFault: Bool
 
     func failure(_ check: StressFailure.Check, _ message: String) -> StressFailure {
-        StressFailure(check: check, message: message, graphSeed: graphSeed, graph: wrap())
+        StressFailure(
+            check: check, message: message, graphSeed: graphSeed, graph: wrap(),
+            planOptions: planOptions)
     }
 
-    func wrap() -> StressGraph {
+    func wrap() -> AnyGraph {
         if let g = graph as? Graph<Float> { return .float32(g) }
         return .float64(graph as! Graph<Double>)
     }
 
-    func run(fine: Bool) throws(StressFailure) -> GraphCheckResult {
+    /// How the graph is compiled: finely chunked (many tasks, partial
+    /// buffers and joins even for small tensors) or with the defaults.
+    let planOptions: PlanOptions
+
+    static func planOptions(fine: Bool) -> PlanOptions {
+        fine ? PlanOptions(grain: 64, inlineThreshold: 256, maxChunksPerNode: 16) : PlanOptions()
+    }
+
+    func run() throws(StressFailure) -> GraphCheckResult {
         var result = GraphCheckResult(latencies: runtimes.map { _ in [] })
-        let planOptions =
-            fine
-            ? PlanOptions(grain: 64, inlineThreshold: 256, maxChunksPerNode: 16)
-            : PlanOptions()
         let plan = Plan(graph, options: planOptions)
         result.bytesPerRun =
             (0..<graph.count).reduce(0) { $0 + graph.shape(of: $1).count } * 2

@@ -84,13 +84,9 @@ public struct StressGraphSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// A generated graph of either element type.
-public enum StressGraph: Sendable {
-    case float32(Graph<Float>)
-    case float64(Graph<Double>)
-
+extension AnyGraph {
     /// The number of nodes.
-    public var nodeCount: Int {
+    var nodeCount: Int {
         switch self {
         case .float32(let g): g.count
         case .float64(let g): g.count
@@ -115,7 +111,7 @@ public struct StressGenerator: Sendable {
     public init(settings: StressGraphSettings) { self.settings = settings }
 
     /// The graph for `seed`.
-    public func graph(seed: UInt64) throws -> StressGraph {
+    public func graph(seed: UInt64) throws -> AnyGraph {
         var rng = StressRandom(seed: seed)
         let float64: Bool
         switch settings.dtype {

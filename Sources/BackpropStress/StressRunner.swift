@@ -71,6 +71,10 @@ public struct StressReport: Sendable, Codable {
         public var check: String
         public var message: String
         public var graphSeed: UInt64
+        /// The plan options the graph was compiled with (for the replay).
+        public var grain: Int
+        public var inlineThreshold: Int
+        public var maxChunksPerNode: Int
         /// The repro file, when one was written.
         public var repro: String?
     }
@@ -160,6 +164,15 @@ public struct StressReport: Sendable, Codable {
     }
 }
 
+extension StressReport.Failure {
+    init(_ failure: StressFailure) {
+        self.init(
+            check: failure.check.rawValue, message: failure.message, graphSeed: failure.graphSeed,
+            grain: failure.planOptions.grain, inlineThreshold: failure.planOptions.inlineThreshold,
+            maxChunksPerNode: failure.planOptions.maxChunksPerNode)
+    }
+}
+
 extension String {
     fileprivate func padding(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
@@ -184,7 +197,7 @@ public struct StressRunner: Sendable {
     ///   check failed, and ``failedGraph`` holds the graph.
     public func run(
         runtimes: [Runtime], progress: (StressProgress) -> Void = { _ in }
-    ) -> (report: StressReport, failedGraph: StressGraph?) {
+    ) -> (report: StressReport, failedGraph: AnyGraph?) {
         precondition(runtimes.count == options.threadCounts.count)
         let generator = StressGenerator(settings: options.settings)
         var report = StressReport(seed: options.seed, threadCounts: options.threadCounts)
@@ -194,7 +207,7 @@ public struct StressRunner: Sendable {
         var bytesWritten = 0.0
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
-        var failedGraph: StressGraph?
+        var failedGraph: AnyGraph?
         var index = 0
         let warmUp: (graphs: Int, seconds: Double) = (10, 2)
         var baselineTaken = false
@@ -214,10 +227,10 @@ public struct StressRunner: Sendable {
                 switch graph {
                 case .float32(let g):
                     result = try check(
-                        g, graphSeed: graphSeed, runtimes: runtimes, fine: index % 2 == 0)
+                        g, graphSeed: graphSeed, runtimes: runtimes, fine: graphSeed % 2 == 0)
                 case .float64(let g):
                     result = try check(
-                        g, graphSeed: graphSeed, runtimes: runtimes, fine: index % 2 == 0)
+                        g, graphSeed: graphSeed, runtimes: runtimes, fine: graphSeed % 2 == 0)
                 }
                 report.graphs += 1
                 report.nodes += graph.nodeCount
@@ -234,14 +247,15 @@ public struct StressRunner: Sendable {
                 }
                 report.skippedFiniteDifferences += result.skippedFiniteDifferences
             } catch let failure as StressFailure {
-                report.failure = .init(
-                    check: failure.check.rawValue, message: failure.message,
-                    graphSeed: failure.graphSeed)
+                report.failure = .init(failure)
+                report.graphs += 1
+                report.nodes += failure.graph?.nodeCount ?? 0
                 failedGraph = failure.graph
             } catch {
                 report.failure = .init(
-                    check: StressFailure.Check.execution.rawValue,
-                    message: "graph generation: \(error)", graphSeed: graphSeed)
+                    StressFailure(
+                        check: .execution, message: "graph generation: \(error)",
+                        graphSeed: graphSeed, graph: nil, planOptions: PlanOptions()))
             }
             index += 1
             let rss = Self.residentBytes()
@@ -257,7 +271,7 @@ public struct StressRunner: Sendable {
                     check: StressFailure.Check.memory.rawValue,
                     message:
                         "resident memory grew by \((rss - report.residentBytesBaseline) >> 20) MiB after the warm-up (bound \(options.maxRSSGrowth >> 20) MiB)",
-                    graphSeed: graphSeed)
+                    graphSeed: graphSeed, grain: 0, inlineThreshold: 0, maxChunksPerNode: 0)
             }
             state.graphs = report.graphs
             state.runs = report.runs
@@ -292,8 +306,8 @@ public struct StressRunner: Sendable {
     ) throws(StressFailure) -> GraphCheckResult {
         try GraphChecker(
             graph: graph, graphSeed: graphSeed, options: options, runtimes: runtimes,
-            injectFault: options.injectFault
-        ).run(fine: fine)
+            injectFault: options.injectFault, planOptions: GraphChecker<T>.planOptions(fine: fine)
+        ).run()
     }
 
     /// The process's resident memory in bytes (`/proc/self/statm`), or 0

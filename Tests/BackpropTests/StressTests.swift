@@ -125,6 +125,7 @@ import Testing
         #expect(StressRunner(options: replay).run(runtimes: runtimes).report.failure != nil)
         replay.injectFault = false
         #expect(StressRunner(options: replay).run(runtimes: runtimes).report.failure == nil)
-        #expect(graph.nodeCount > 0)
+        if case .float32(let g) = graph { #expect(g.count > 0) }
+        if case .float64(let g) = graph { #expect(g.count > 0) }
     }
 }
