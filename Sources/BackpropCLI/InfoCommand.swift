@@ -15,11 +15,24 @@ struct InfoCommand: ParsableCommand {
             simulates a topology. An invalid NUMA setting is an error (exit status 2).
             """)
 
+    @Argument(
+        help: ArgumentHelp(
+            "A graph file: also report where an execution of its plan places its memory, per NUMA node.",
+            valueName: "file"))
+    var file: String?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() throws(CLIFailure) {
-        let report = try InfoReport(environment: ProcessInfo.processInfo.environment)
+        var report = try InfoReport(environment: ProcessInfo.processInfo.environment)
+        if let file {
+            let runtime = try configuredRuntime(threads: nil)
+            switch try loadGraphFile(file) {
+            case .float32(let g): report.placement = Plan(g).placementReport(on: runtime)
+            case .float64(let g): report.placement = Plan(g).placementReport(on: runtime)
+            }
+        }
         print(json ? report.json : report.text)
     }
 }
@@ -36,6 +49,8 @@ struct InfoReport {
     let blas: String
     /// The NUMA system, libnuma and the nodes.
     let numa: NUMAInfo
+    /// Where a plan of the graph file given places its memory.
+    var placement: PlacementReport?
 
     /// The report for a runtime configured from `environment`.
     ///
@@ -62,7 +77,8 @@ struct InfoReport {
     ///   node 0: CPUs 0-1, memory 7.8 GiB
     /// ```
     var text: String {
-        ["version: \(version)", "threads: \(threads)", "BLAS: \(blas)", numa.description]
+        (["version: \(version)", "threads: \(threads)", "BLAS: \(blas)", numa.description]
+            + (placement.map { [$0.placementDescription] } ?? []))
             .joined(separator: "\n")
     }
 
@@ -75,24 +91,43 @@ struct InfoReport {
                 ("memoryBytes", node.memoryBytes.map(JSONText.number) ?? "null"),
             ])
         }
-        return JSONText.object([
-            ("version", JSONText.string(version)),
-            ("threads", JSONText.number(threads)),
-            (
-                "blas",
-                JSONText.object([
-                    ("found", JSONText.bool(blasFound)), ("description", JSONText.string(blas)),
-                ])
-            ),
-            (
-                "numa",
-                JSONText.object([
-                    ("system", JSONText.string(numa.system)),
-                    ("libnumaFound", JSONText.bool(numa.libnumaFound)),
-                    ("libnuma", JSONText.string(numa.libnuma)),
-                    ("nodes", JSONText.array(nodes)),
-                ])
-            ),
-        ])
+        var placementField: [(String, String)] = []
+        if let record = placement?.record {
+            placementField = [
+                (
+                    "placement",
+                    JSONText.object(
+                        record.placements.map { place in
+                            (
+                                place.description,
+                                JSONText.object(
+                                    BufferRole.allCases.map {
+                                        ($0.plural, JSONText.number(record.bytes($0, at: place)))
+                                    })
+                            )
+                        })
+                )
+            ]
+        }
+        return JSONText.object(
+            [
+                ("version", JSONText.string(version)),
+                ("threads", JSONText.number(threads)),
+                (
+                    "blas",
+                    JSONText.object([
+                        ("found", JSONText.bool(blasFound)), ("description", JSONText.string(blas)),
+                    ])
+                ),
+                (
+                    "numa",
+                    JSONText.object([
+                        ("system", JSONText.string(numa.system)),
+                        ("libnumaFound", JSONText.bool(numa.libnumaFound)),
+                        ("libnuma", JSONText.string(numa.libnuma)),
+                        ("nodes", JSONText.array(nodes)),
+                    ])
+                ),
+            ] + placementField)
     }
 }

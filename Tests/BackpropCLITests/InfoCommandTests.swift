@@ -40,6 +40,54 @@ import Testing
         #expect(off.stdout.contains("\n  libnuma: not loaded (disabled by BACKPROP_NUMA=off)\n"))
     }
 
+    /// A graph file whose elementwise levels split into several tasks.
+    static func wideGraphFile() throws -> URL {
+        let n = 1 << 16
+        let values = (0..<n).map { "\(Double($0 % 7) / 10)" }.joined(separator: ",")
+        let text = """
+            {"format": "backprop-graph", "version": 1, "dtype": "float64", "nodes": [
+              {"name": "x", "op": "input", "shape": [\(n)], "value": [\(values)]},
+              {"name": "w", "op": "parameter", "shape": [\(n)], "value": [\(values)]},
+              {"name": "m", "op": "mul", "inputs": ["x", "w"]},
+              {"name": "t", "op": "tanh", "inputs": ["m"]},
+              {"name": "u", "op": "sin", "inputs": ["t"]},
+              {"name": "s", "op": "sum", "inputs": ["u"]}
+            ], "output": "s"}
+            """
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "backprop-info-\(UUID().uuidString).json")
+        try Data(text.utf8).write(to: url)
+        return url
+    }
+
+    @Test func placementOfAGraphFile() throws {
+        let file = try Self.wideGraphFile()
+        defer { try? FileManager.default.removeItem(at: file) }
+        let two = ["BACKPROP_NUMA_TOPOLOGY": "0:0;1:1"]
+        let r = try CLI.run("info", file.path, environment: two)
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        let placement = try #require(lines.firstIndex(of: "placement:"), "\(r)")
+        let rest = lines[(placement + 1)...]
+        #expect(rest.contains { $0.hasPrefix("  node 0: values ") }, "\(r)")
+        #expect(rest.contains { $0.hasPrefix("  node 1: values ") }, "\(r)")
+        #expect(rest.contains { $0.hasPrefix("  interleaved: parameters 1 MiB") }, "\(r)")
+
+        let json = try CLI.run("info", file.path, "--json", environment: two)
+        let object =
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let places = try #require(object?["placement"] as? [String: [String: Int]], "\(json)")
+        #expect(Set(places.keys) == ["node 0", "node 1", "interleaved"])
+        #expect((places["interleaved"]?["parameters"] ?? 0) >= 2 * 8 * (1 << 16))
+        #expect((places["node 1"]?["values"] ?? 0) > 0)
+
+        // On one node everything is there; a malformed file is bad input.
+        let one = try CLI.run("info", file.path, environment: ["BACKPROP_NUMA": "off"])
+        #expect(one.stdout.contains("\nplacement:\n  node 0: values "), "\(one)")
+        let bad = try CLI.run("info", "/nonexistent/graph.json")
+        #expect(bad.status == 2 && bad.stderr.hasPrefix("error: cannot read '/nonexistent/graph.json'"), "\(bad)")
+    }
+
     @Test func json() throws {
         let r = try CLI.run(
             "info", "--json",

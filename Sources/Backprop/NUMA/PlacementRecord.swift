@@ -107,21 +107,22 @@ public struct PlacementReport: Sendable, CustomStringConvertible {
     }
 
     public var description: String {
-        var lines = [
-            NUMAInfo(summary: summary, libnuma: libnuma, topology: topology).description
-        ]
+        NUMAInfo(summary: summary, libnuma: libnuma, topology: topology).description + "\n"
+            + placementDescription
+    }
+
+    /// The placement part of ``description``: `placement:` and one line per
+    /// node (then interleaved) with the bytes of each role placed there.
+    public var placementDescription: String {
         let placements = record.placements
-        if placements.isEmpty {
-            lines.append("placement: nothing placed")
-        } else {
-            lines.append("placement:")
-            for placement in placements {
-                let parts = BufferRole.allCases.compactMap { role -> String? in
-                    let bytes = record.bytes(role, at: placement)
-                    return bytes == 0 ? nil : "\(role.plural) \(Self.format(bytes: bytes))"
-                }
-                lines.append("  \(placement): " + parts.joined(separator: ", "))
+        guard !placements.isEmpty else { return "placement: nothing placed" }
+        var lines = ["placement:"]
+        for placement in placements {
+            let parts = BufferRole.allCases.compactMap { role -> String? in
+                let bytes = record.bytes(role, at: placement)
+                return bytes == 0 ? nil : "\(role.plural) \(Self.format(bytes: bytes))"
             }
+            lines.append("  \(placement): " + parts.joined(separator: ", "))
         }
         return lines.joined(separator: "\n")
     }
