@@ -163,13 +163,7 @@ struct StressCommand: ParsableCommand {
         case (nil, nil):
             options.limit = graphSeeds.isEmpty ? .duration(30) : .iterations(graphSeeds.count)
         }
-        let counts = threads.split(separator: ",", omittingEmptySubsequences: false).map {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1024 }) else {
-            throw .badInput("--threads: '\(threads)' is not a list of thread counts from 1 to 1024")
-        }
-        options.threadCounts = counts.map { $0! }
+        options.threadCounts = try parseThreadList(threads)
         guard let kind = StressGraphSettings.Kind(rawValue: kind) else {
             throw .badInput("--kind: '\(kind)' is not scalar, tensor or mixed")
         }

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Backprop
+import BackpropWorkloads
+import Foundation
+
+/// `backprop bench [WORKLOAD…] [--threads 1,2] [--repetitions N] [--json]`:
+/// the fixed workloads of `shared/workloads.md`, timed.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the fixed workloads (S1–S4, scheduler shapes) at each thread count.",
+        discussion: """
+            Workloads: \(BenchWorkload.allCases.map(\.rawValue).joined(separator: ", ")) \
+            (default: all). Each is built and compiled once, run once to warm up, then \
+            --repetitions times; the median is the figure. S1 and the scheduler shapes report ns \
+            per node (S1 also build + plan + run, "eager"), S2 GFLOP/s, S3 GB/s, S4 ms per epoch.
+
+            With --json: JSON Lines, one object per workload and thread count: \
+            {"workload": "S1", "threads": 1, "median_ms": …, "min_ms": …, "max_ms": …, \
+            "ns_per_node": …, "check": {"omega": …, "grad_sum": …}, "blas": …, "numa": …}.
+
+            Examples:
+              backprop bench
+              backprop bench S2 S3 --threads 1,2 --repetitions 20
+              backprop bench --quick --json
+            """)
+
+    @Argument(help: ArgumentHelp("Workloads to run (default: all).", valueName: "workload"))
+    var workloads: [String] = []
+
+    @Option(help: ArgumentHelp("Thread counts.", valueName: "list"))
+    var threads = "1,2"
+
+    @Option(help: "Timed repetitions per workload and thread count.")
+    var repetitions = 10
+
+    @Flag(help: "Smaller sizes (S1 N = 10^4, S3 length 4096, chain 10^5), for a smoke test.")
+    var quick = false
+
+    @Flag(help: "Print JSON Lines: one object per workload and thread count.")
+    var json = false
+
+    func run() throws(CLIFailure) {
+        var selected: [BenchWorkload] = []
+        for name in workloads {
+            guard
+                let w = BenchWorkload.allCases.first(where: {
+                    $0.rawValue.lowercased() == name.lowercased()
+                })
+            else {
+                throw .badInput(
+                    "unknown workload '\(name)' (workloads: "
+                        + BenchWorkload.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+            }
+            selected.append(w)
+        }
+        if selected.isEmpty { selected = BenchWorkload.allCases }
+        guard (1...1_000_000).contains(repetitions) else {
+            throw .badInput("--repetitions must be from 1 to 1000000, got \(repetitions)")
+        }
+        let counts = try parseThreadList(threads)
+        let runtimes = try counts.map { (n) throws(CLIFailure) in try configuredRuntime(threads: n)
+        }
+        let bench = WorkloadBench(repetitions: repetitions, quick: quick)
+        if !json {
+            print("BLAS: \(Runtime.blasDescription); NUMA: \(runtimes[0].numaDescription)")
+            print(
+                "workload        threads   median ms     min ms     max ms   figure")
+        }
+        for workload in selected {
+            for runtime in runtimes {
+                let m: BenchMeasurement
+                do { m = try bench.measure(workload, on: runtime) } catch {
+                    throw .checkFailed(
+                        "\(workload.rawValue) at \(runtime.threads) threads: \(error)")
+                }
+                print(json ? Self.jsonLine(m) : Self.tableRow(m))
+            }
+        }
+    }
+
+    static func figure(_ m: BenchMeasurement) -> (name: String, value: Double)? {
+        if let v = m.nanosecondsPerNode { return ("ns_per_node", v) }
+        if let v = m.gigaflops { return ("gflops", v) }
+        if let v = m.gigabytesPerSecond { return ("gbps", v) }
+        return nil
+    }
+
+    static func tableRow(_ m: BenchMeasurement) -> String {
+        func f(_ x: Double, _ width: Int, _ digits: Int = 3) -> String {
+            let s = String(format: "%.\(digits)f", x)
+            return String(repeating: " ", count: Swift.max(0, width - s.count)) + s
+        }
+        var figure = ""
+        if let v = m.nanosecondsPerNode { figure = String(format: "%.1f ns/node", v) }
+        if let v = m.gigaflops { figure = String(format: "%.1f GFLOP/s", v) }
+        if let v = m.gigabytesPerSecond { figure = String(format: "%.2f GB/s", v) }
+        if m.workload == .s4 { figure = "ms per epoch" }
+        if let eager = m.eagerNanosecondsPerNode {
+            figure += String(format: " (eager %.1f ns/node)", eager)
+        }
+        let checks = m.check.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+        return m.workload.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0)
+            + String(m.threads).leftPadded(8) + f(m.medianMilliseconds, 12)
+            + f(m.minMilliseconds, 11)
+            + f(m.maxMilliseconds, 11) + "   " + figure + "   [" + checks + "]"
+    }
+
+    static func jsonLine(_ m: BenchMeasurement) -> String {
+        var members: [(String, String)] = [
+            ("workload", JSONText.string(m.workload.rawValue)),
+            ("threads", JSONText.number(m.threads)),
+            ("median_ms", JSONText.number(m.medianMilliseconds)),
+            ("min_ms", JSONText.number(m.minMilliseconds)),
+            ("max_ms", JSONText.number(m.maxMilliseconds)),
+        ]
+        if let (name, value) = figure(m) { members.append((name, JSONText.number(value))) }
+        if let eager = m.eagerNanosecondsPerNode {
+            members.append(("eager_ns_per_node", JSONText.number(eager)))
+        }
+        members.append(
+            ("check", JSONText.object(m.check.map { ($0.name, JSONText.number($0.value)) })))
+        members.append(("blas", JSONText.bool(m.blas)))
+        members.append(("numa", JSONText.string(m.numa)))
+        return JSONText.object(members)
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
+    }
+}
+
+/// `1,2,4` → [1, 2, 4]; anything else is bad input.
+func parseThreadList(_ text: String) throws(CLIFailure) -> [Int] {
+    let counts = text.split(separator: ",", omittingEmptySubsequences: false).map {
+        Int($0.trimmingCharacters(in: .whitespaces))
+    }
+    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1024 }) else {
+        throw .badInput("--threads: '\(text)' is not a list of thread counts from 1 to 1024")
+    }
+    return counts.map { $0! }
+}

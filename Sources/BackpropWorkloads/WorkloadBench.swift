@@ -1,0 +1,195 @@
+import Backprop
+import Dispatch
+import Foundation
+
+/// The workloads `backprop bench` runs, by the names its output uses.
+public enum BenchWorkload: String, CaseIterable, Sendable {
+    case s1 = "S1"
+    case s2 = "S2"
+    case s3 = "S3"
+    case s4 = "S4"
+    case chain
+    case wavefront
+    case randomLevels = "random-levels"
+
+    /// What one timed repetition is.
+    public var unit: String {
+        switch self {
+        case .s1: "forward + backward of the compiled plan (N = 10^6; 10^4 with --quick)"
+        case .s2: "one training step: forward + backward + SGD update (lr 0.01)"
+        case .s3: "forward + backward"
+        case .s4: "one epoch: 1,024 minibatch SGD steps"
+        case .chain, .wavefront, .randomLevels: "forward + backward"
+        }
+    }
+}
+
+/// One workload at one thread count: times and derived figures.
+public struct BenchMeasurement: Sendable {
+    public var workload: BenchWorkload
+    public var threads: Int
+    /// Wall time of each timed repetition, in nanoseconds.
+    public var times: [Double]
+    /// Logical nodes (S1 and the scheduler shapes), for ns per node.
+    public var nodes: Int?
+    /// FLOPs per repetition (S2), for GFLOP/s.
+    public var flops: Double?
+    /// Bytes per repetition (S3), for GB/s.
+    public var bytes: Double?
+    /// S1 only: build + plan + forward + backward, ns per logical node.
+    public var eagerNanosecondsPerNode: Double?
+    /// The workload's cross-check values (S1: omega, grad_sum; S4: final_loss; …).
+    public var check: [(name: String, value: Double)]
+    /// Whether matrix products went to a BLAS, and the NUMA system.
+    public var blas: Bool
+    public var numa: String
+
+    public var medianMilliseconds: Double { times.sorted()[times.count / 2] / 1e6 }
+    public var minMilliseconds: Double { times.min()! / 1e6 }
+    public var maxMilliseconds: Double { times.max()! / 1e6 }
+    public var nanosecondsPerNode: Double? { nodes.map { medianMilliseconds * 1e6 / Double($0) } }
+    public var gigaflops: Double? { flops.map { $0 / (medianMilliseconds * 1e6) } }
+    public var gigabytesPerSecond: Double? { bytes.map { $0 / (medianMilliseconds * 1e6) } }
+}
+
+/// Runs the fixed workloads (`shared/workloads.md`) the way `backprop bench`
+/// and the peer comparison measure them: graph built and plan compiled once,
+/// one warm-up repetition, then `repetitions` timed ones; the median is the
+/// figure, min and max show the spread.
+public struct WorkloadBench: Sendable {
+    public var repetitions: Int
+    /// Smaller sizes, for smoke tests (S1 N = 10^4, S3 length 4096, chain 10^5).
+    public var quick: Bool
+
+    public init(repetitions: Int = 10, quick: Bool = false) {
+        self.repetitions = Swift.max(1, repetitions)
+        self.quick = quick
+    }
+
+    /// Measures `workload` on `runtime`.
+    public func measure(_ workload: BenchWorkload, on runtime: Runtime) throws -> BenchMeasurement {
+        var m = BenchMeasurement(
+            workload: workload, threads: runtime.threads, times: [], check: [], blas: false,
+            numa: runtime.numaDescription)
+        switch workload {
+        case .s1:
+            let n = quick ? 10_000 : 1_000_000
+            let graph = try Workloads.scalarDAG(nodes: n)
+            let execution = try Execution(plan: Plan(graph), runtime: runtime)
+            m.times = try time { try execution.run(on: runtime) }
+            m.nodes = n
+            m.check = [
+                ("omega", Double(execution.output.scalar!)),
+                (
+                    "grad_sum",
+                    graph.inputs.reduce(0) {
+                        $0 + execution.gradient(of: graph.name(of: $1))!.scalar!
+                    }
+                ),
+            ]
+            let eager = try time(Swift.min(repetitions, 3)) {
+                let e = try Execution(
+                    plan: Plan(try Workloads.scalarDAG(nodes: n)), runtime: runtime)
+                try e.run(on: runtime)
+            }
+            m.eagerNanosecondsPerNode = eager.sorted()[eager.count / 2] / Double(n)
+        case .s2:
+            let graph = try Workloads.mlp()
+            let plan = Plan(graph)
+            let execution = try Execution(plan: plan, runtime: runtime)
+            var step = SGDStep(
+                execution: execution, names: ["W1", "b1", "W2", "b2", "W3", "b3"], rate: 0.01)
+            m.times = try time { try step.run(on: runtime) }
+            m.flops = Workloads.mlpFlopsPerStep
+            m.blas = plan.usesBLAS
+            m.check = [("loss", Double(execution.output.scalar!))]
+        case .s3:
+            let length = quick ? 4096 : 16_384
+            let execution = try Execution(
+                plan: Plan(try Workloads.wideDAG(length: length)), runtime: runtime)
+            m.times = try time { try execution.run(on: runtime) }
+            m.bytes = Workloads.wideDAGBytes(length: length)
+            m.check = [("omega", Double(execution.output.scalar!))]
+        case .s4:
+            let data = Workloads.logisticData()
+            let batch = 64, d = data.features
+            let plan = Plan(try Workloads.logisticLoss(batch: batch, features: d))
+            m.blas = plan.usesBLAS
+            var finalLoss = 0.0
+            m.times = try time {
+                let execution = try Execution(plan: plan, runtime: runtime)
+                var step = SGDStep(execution: execution, names: ["w"], rate: 0.1)
+                for b in 0..<(data.samples / batch) {
+                    let rows = (b * batch)..<((b + 1) * batch)
+                    try execution.setInput(
+                        "x",
+                        Tensor(
+                            shape: [batch, d],
+                            scalars: Array(data.x[(rows.lowerBound * d)..<(rows.upperBound * d)])))
+                    try execution.setInput(
+                        "y", Tensor(shape: [batch, 1], scalars: Array(data.y[rows])))
+                    try step.run(on: runtime)
+                }
+                finalLoss = Self.logLoss(
+                    data, weights: execution.value(of: plan.graph.node(named: "w")!)!.scalars)
+            }
+            m.check = [("final_loss", finalLoss)]
+        case .chain, .wavefront, .randomLevels:
+            let graph: Graph<Double>
+            switch workload {
+            case .chain: graph = try Workloads.linearChain(nodes: quick ? 100_000 : 1_000_000)
+            case .wavefront: graph = try Workloads.wavefront(side: 64)
+            default: graph = try Workloads.randomLevels(levels: 256, width: 256)
+            }
+            let execution = try Execution(plan: Plan(graph), runtime: runtime)
+            m.times = try time { try execution.run(on: runtime) }
+            m.nodes = graph.count
+            m.check = [("output", Double(execution.output.scalar!))]
+        }
+        return m
+    }
+
+    /// One warm-up call, then the wall time of each of `count` calls.
+    private func time(_ count: Int? = nil, _ body: () throws -> Void) rethrows -> [Double] {
+        try body()
+        return try (0..<(count ?? repetitions)).map { _ in
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            return Double(DispatchTime.now().uptimeNanoseconds - start)
+        }
+    }
+
+    /// S4's mean log loss over all samples at `weights` (computed directly).
+    static func logLoss(_ data: Workloads.LogisticData, weights: [Double]) -> Double {
+        var total = 0.0
+        for i in 0..<data.samples {
+            var z = 0.0
+            for k in 0..<data.features { z += data.x[i * data.features + k] * weights[k] }
+            // log(1 + e^z) − y·z, stably.
+            total +=
+                Swift.max(z, 0) - data.y[i] * z + Foundation.log1p(Foundation.exp(-Swift.abs(z)))
+        }
+        return total / Double(data.samples)
+    }
+}
+
+/// A plain SGD step outside the runtime: run, then θ ← θ − η·∇θ for each
+/// named parameter, written back with `setInput`.
+struct SGDStep<T: TensorElement> {
+    let execution: Execution<T>
+    let names: [String]
+    let rate: T
+
+    mutating func run(on runtime: Runtime) throws {
+        try execution.run(on: runtime)
+        let graph = execution.plan.graph
+        for name in names {
+            let node = graph.node(named: name)!
+            let value = execution.value(of: node)!
+            let updated = execution.withGradient(of: name) { g in
+                zip(value.scalars, g).map { $0 - rate * $1 }
+            }!
+            try execution.setInput(name, Tensor(shape: value.shape, scalars: updated))
+        }
+    }
+}
