@@ -93,9 +93,11 @@ struct RunCommand: ParsableCommand {
             throw .badInput("\(error)")
         }
         if let trace {
-            guard let text = execution.chromeTrace(),
-                FileManager.default.createFile(atPath: trace, contents: Data(text.utf8))
-            else {
+            // An all-scalar graph runs as a tape on the calling thread (Note
+            // [Scalar tape]): it has no tasks, and its trace no events.
+            let text =
+                execution.chromeTrace() ?? "{\"traceEvents\":[],\"displayTimeUnit\":\"ns\"}\n"
+            guard FileManager.default.createFile(atPath: trace, contents: Data(text.utf8)) else {
                 throw .badInput("cannot write the trace to '\(trace)'")
             }
         }

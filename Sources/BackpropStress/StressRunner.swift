@@ -282,6 +282,7 @@ public struct StressRunner: Sendable {
         }
         report.elapsedSeconds = elapsed()
         report.residentBytesEnd = Self.residentBytes()
+        report.residentBytesPeak = Swift.max(report.residentBytesPeak, report.residentBytesEnd)
         if !baselineTaken { report.residentBytesBaseline = report.residentBytesEnd }
         report.graphsPerSecond = Double(report.graphs) / Swift.max(report.elapsedSeconds, 1e-9)
         report.nodesPerSecond /= Swift.max(report.runSeconds, 1e-9)
