@@ -81,6 +81,15 @@ struct RunCommand: ParsableCommand {
                 GraphError.nonScalarOutput(node: graph.name(of: graph.output), shape: outputShape)
                     .description)
         }
+        // An input without a value has no default (docs/graph-format.md),
+        // and `run` has no way to feed one: an execution would read zeros.
+        if let unfed = graph.inputs.first(where: {
+            graph.value(of: $0) == nil && graph.outputDepends(on: $0)
+        }) {
+            throw .badInput(
+                "\(file): input node '\(graph.name(of: unfed))' has no value"
+                    + " (run needs a \"value\" for every input the output depends on)")
+        }
         let execution: Execution<T>
         do {
             let options = PlanOptions(

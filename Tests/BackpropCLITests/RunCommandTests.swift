@@ -169,6 +169,30 @@ import Testing
                 == "error: -:1:1: invalid JSON: expected a value, found the end of the input\n")
     }
 
+    /// An input without a value has no default, and `run` cannot feed one:
+    /// an error when the output depends on it, a zero gradient otherwise.
+    @Test func inputWithoutValue() throws {
+        func file(output: String) -> String {
+            """
+            {"format": "backprop-graph", "version": 1, "dtype": "float64", "nodes": [
+              {"name": "x", "op": "input", "shape": []},
+              {"name": "w", "op": "parameter", "shape": [2], "value": [1, 2]},
+              {"name": "y", "op": "exp", "inputs": ["x"]},
+              {"name": "s", "op": "sum", "inputs": ["w"]}],
+             "output": "\(output)"}
+            """
+        }
+        let used = try CLI.run("run", "-", stdin: file(output: "y"))
+        used.expectError()
+        #expect(
+            used.stderr
+                == #"error: -: input node 'x' has no value (run needs a "value" for every input the output depends on)"#
+                + "\n")
+        let unused = try CLI.run("run", "-", stdin: file(output: "s"))
+        #expect(unused.status == 0, "\(unused)")
+        #expect(unused.stdout == "output: 3.0\ngradient x: 0.0\ngradient w: [1.0, 1.0]\n")
+    }
+
     /// `--trace FILE` writes Chrome trace JSON and prints the report as
     /// usual: one slice per task for a tensor graph, no events for a scalar
     /// graph (which runs as a tape, with no tasks).
