@@ -178,7 +178,7 @@ public struct StressGenerator: Sendable {
         return try b.build(output: out)
     }
 
-    /// A graph of tensors of rank 0–3 over all op families in ``StressGraphSettings/ops``.
+    /// A graph of tensors of rank 0–4 over all op families in ``StressGraphSettings/ops``.
     func tensorGraph<T: TensorElement>(_ rng: inout StressRandom) throws -> Graph<T> {
         var builder = TensorGraphBuilder<T>(settings: settings)
         return try builder.build(&rng)
@@ -350,6 +350,8 @@ private struct TensorGraphBuilder<T: TensorElement> {
                 out[0] *= 2
                 return (concat([x, other], axis: 0), Shape(out))
             default:
+                // A new leading axis, while the rank allows one.
+                guard s.rank < Shape.maxRank else { return nil }
                 let target = Shape([extent(&rng)] + dims)
                 return (x.broadcast(to: target), target)
             }
