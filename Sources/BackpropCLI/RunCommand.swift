@@ -13,8 +13,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             FILE is a graph file (docs/graph-format.md); '-' reads standard input. Gradients \
             are printed for every input and parameter, in file order (zeros for one the \
-            output does not depend on). The output must be a scalar. Results are bitwise \
-            identical for every --threads.
+            output does not depend on). Every input the output depends on needs a value in \
+            the file. The output must be a scalar. Results are bitwise identical for every \
+            --threads (with the same plan options).
 
             Example:
               backprop run lecture.json --threads 2 --json

@@ -105,6 +105,21 @@ import Testing
         return options
     }
 
+    /// Graphs of default runs that once failed for the generator's faults,
+    /// not the runtime's: a rank-5 broadcast (seed 1, graph 76), and an
+    /// unbounded float32 sum fed to sin that missed the reference check by
+    /// its rounding alone (seed 5, graph 169).
+    @Test func onceFailingGraphsPass() {
+        var options = StressOptions()
+        options.graphSeeds = [11_481_672_393_141_162_915, 7_449_332_510_164_887_528]
+        options.limit = .iterations(2)
+        options.threadCounts = [1, 2]
+        let runtimes = options.threadCounts.map { Runtime(threads: $0) }
+        let (report, _) = StressRunner(options: options).run(runtimes: runtimes)
+        #expect(report.failure == nil, "\(report.failure.map { $0.message } ?? "")")
+        #expect(report.graphs == 2)
+    }
+
     @Test func aHealthyRuntimePassesEveryCheck() {
         let options = options(24)
         let runtimes = options.threadCounts.map { Runtime(threads: $0) }
