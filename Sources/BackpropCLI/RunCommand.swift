@@ -13,8 +13,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             FILE is a graph file (docs/graph-format.md); '-' reads standard input. Gradients \
             are printed for every input and parameter, in file order (zeros for one the \
-            output does not depend on). The output must be a scalar. Results are bitwise \
-            identical for every --threads.
+            output does not depend on). Every input the output depends on needs a value in \
+            the file. The output must be a scalar. Results are bitwise identical for every \
+            --threads (with the same plan options).
 
             Example:
               backprop run lecture.json --threads 2 --json
@@ -81,6 +82,15 @@ struct RunCommand: ParsableCommand {
                 GraphError.nonScalarOutput(node: graph.name(of: graph.output), shape: outputShape)
                     .description)
         }
+        // An input without a value has no default (docs/graph-format.md),
+        // and `run` has no way to feed one: an execution would read zeros.
+        if let unfed = graph.inputs.first(where: {
+            graph.value(of: $0) == nil && graph.outputDepends(on: $0)
+        }) {
+            throw .badInput(
+                "\(file): input node '\(graph.name(of: unfed))' has no value"
+                    + " (run needs a \"value\" for every input the output depends on)")
+        }
         let execution: Execution<T>
         do {
             let options = PlanOptions(
@@ -93,9 +103,11 @@ struct RunCommand: ParsableCommand {
             throw .badInput("\(error)")
         }
         if let trace {
-            guard let text = execution.chromeTrace(),
-                FileManager.default.createFile(atPath: trace, contents: Data(text.utf8))
-            else {
+            // An all-scalar graph runs as a tape on the calling thread (Note
+            // [Scalar tape]): it has no tasks, and its trace no events.
+            let text =
+                execution.chromeTrace() ?? "{\"traceEvents\":[],\"displayTimeUnit\":\"ns\"}\n"
+            guard FileManager.default.createFile(atPath: trace, contents: Data(text.utf8)) else {
                 throw .badInput("cannot write the trace to '\(trace)'")
             }
         }

@@ -129,15 +129,21 @@ struct StressCommand: ParsableCommand {
             let plan =
                 " --grain \(failure.grain) --inline-threshold \(failure.inlineThreshold)"
                 + " --max-chunks \(failure.maxChunksPerNode)"
+            // The options as parsed, not as typed ('1, 2' is one shell word only quoted).
+            let threadList = options.threadCounts.map(String.init).joined(separator: ",")
+            let opsList = StressOpFamily.allCases.filter(options.settings.ops.contains)
+                .map(\.rawValue).joined(separator: ",")
+            let path = Self.shellWord(written)
             replay = [
                 "repro: \(written)",
                 "replay: "
                     + options.threadCounts.map {
-                        "backprop run \(written) --threads \($0)\(plan)\(fault)"
+                        "backprop run \(path) --threads \($0)\(plan)\(fault)"
                     }.joined(separator: "; "),
-                "regenerate: backprop stress --graph-seed \(failure.graphSeed) --threads \(threads)"
+                "regenerate: backprop stress --graph-seed \(failure.graphSeed) --threads \(threadList)"
                     + " --kind \(kind) --dtype \(dtype) --nodes \(nodes) --width \(width) --depth \(depth)"
-                    + " --fan-in \(fanIn) --ops \(ops) --max-extent \(maxExtent)\(fault)",
+                    + " --fan-in \(fanIn) --ops \(opsList) --max-extent \(maxExtent)"
+                    + " --repeats \(repeats) --gradient-checks \(gradientChecks)\(fault)",
             ]
         }
         print(json ? final.json : final.table)
@@ -237,6 +243,19 @@ struct StressCommand: ParsableCommand {
             )
         }
         return graphPath
+    }
+
+    /// `text` as one shell word: as it is when it holds only characters
+    /// that need no quoting, else in single quotes.
+    static func shellWord(_ text: String) -> String {
+        let plain =
+            !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                $0.isASCII
+                    && ($0.properties.isAlphabetic || $0.properties.numericType != nil
+                        || "/._-+,:=@%".unicodeScalars.contains($0))
+            }
+        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }
 
     /// `30s`, `2m`, `1h`, `500ms`, or a bare number of seconds.

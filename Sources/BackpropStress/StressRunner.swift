@@ -270,7 +270,7 @@ public struct StressRunner: Sendable {
                 report.failure = .init(
                     check: StressFailure.Check.memory.rawValue,
                     message:
-                        "resident memory grew by \((rss - report.residentBytesBaseline) >> 20) MiB after the warm-up (bound \(options.maxRSSGrowth >> 20) MiB)",
+                        "resident memory grew by \(Self.size(rss - report.residentBytesBaseline)) after the warm-up (bound \(Self.size(options.maxRSSGrowth)))",
                     graphSeed: graphSeed, grain: 0, inlineThreshold: 0, maxChunksPerNode: 0)
             }
             state.graphs = report.graphs
@@ -282,6 +282,7 @@ public struct StressRunner: Sendable {
         }
         report.elapsedSeconds = elapsed()
         report.residentBytesEnd = Self.residentBytes()
+        report.residentBytesPeak = Swift.max(report.residentBytesPeak, report.residentBytesEnd)
         if !baselineTaken { report.residentBytesBaseline = report.residentBytesEnd }
         report.graphsPerSecond = Double(report.graphs) / Swift.max(report.elapsedSeconds, 1e-9)
         report.nodesPerSecond /= Swift.max(report.runSeconds, 1e-9)
@@ -308,6 +309,15 @@ public struct StressRunner: Sendable {
             graph: graph, graphSeed: graphSeed, options: options, runtimes: runtimes,
             injectFault: options.injectFault, planOptions: GraphChecker<T>.planOptions(fine: fine)
         ).run()
+    }
+
+    /// `bytes` for a message: `5.3 MiB`, `1.0 KiB`, `512 bytes`.
+    static func size(_ bytes: Int) -> String {
+        if Swift.abs(bytes) >= 1 << 20 {
+            return String(format: "%.1f MiB", Double(bytes) / 1_048_576)
+        }
+        if Swift.abs(bytes) >= 1 << 10 { return String(format: "%.1f KiB", Double(bytes) / 1024) }
+        return "\(bytes) bytes"
     }
 
     /// The process's resident memory in bytes (`/proc/self/statm`), or 0

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built `backprop` executable as a child process.
 ///
@@ -71,8 +72,11 @@ enum CLI {
     /// Runs `backprop arguments…` and waits for it.
     ///
     /// The child gets this process's environment without any `BACKPROP_*`
-    /// variable (CI runs the suites under several), plus `environment`.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// variable (CI runs the suites under several), plus `environment`. Its
+    /// standard input is `stdin`, or empty when that is `nil`.
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> Result {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
@@ -89,19 +93,23 @@ enum CLI {
         defer { try? FileManager.default.removeItem(at: directory) }
         let outURL = directory.appendingPathComponent("stdout")
         let errURL = directory.appendingPathComponent("stderr")
+        let inURL = directory.appendingPathComponent("stdin")
         guard
             FileManager.default.createFile(atPath: outURL.path, contents: nil),
-            FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            FileManager.default.createFile(atPath: errURL.path, contents: nil),
+            FileManager.default.createFile(atPath: inURL.path, contents: Data((stdin ?? "").utf8))
         else { throw CocoaError(.fileWriteUnknown) }
         let out = try FileHandle(forWritingTo: outURL)
         let err = try FileHandle(forWritingTo: errURL)
+        let input = try FileHandle(forReadingFrom: inURL)
         defer {
             try? out.close()
             try? err.close()
+            try? input.close()
         }
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try process.run()
         process.waitUntilExit()
         return Result(
@@ -111,8 +119,46 @@ enum CLI {
             stderr: try String(contentsOf: errURL, encoding: .utf8))
     }
 
-    /// Runs `backprop arguments…` (see ``run(_:environment:)``).
-    static func run(_ arguments: String..., environment: [String: String] = [:]) throws -> Result {
-        try run(arguments, environment: environment)
+    /// Runs `backprop arguments…` (see ``run(_:environment:stdin:)``).
+    static func run(
+        _ arguments: String..., environment: [String: String] = [:], stdin: String? = nil
+    ) throws -> Result {
+        try run(arguments, environment: environment, stdin: stdin)
+    }
+}
+
+extension CLI {
+    /// The absolute path of `relative`, a path from the repository's root
+    /// (found from this file's location, so no resources are needed).
+    static func repositoryPath(_ relative: String, filePath: String = #filePath) -> String {
+        URL(fileURLWithPath: filePath)
+            .deletingLastPathComponent()  // BackpropCLITests
+            .deletingLastPathComponent()  // Tests
+            .deletingLastPathComponent()  // the repository
+            .appendingPathComponent(relative).path
+    }
+
+    /// A new empty directory for one test's files, removed by `body`'s end.
+    static func withTemporaryDirectory<R>(_ body: (URL) throws -> R) throws -> R {
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("backprop-cli-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        return try body(directory)
+    }
+}
+
+extension CLI.Result {
+    /// Checks the form of every error: status `status`, nothing on
+    /// standard output, exactly one line on standard error, starting with
+    /// `error: `.
+    func expectError(
+        status expected: Int32 = 2, _ sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(status == expected, "\(self)", sourceLocation: sourceLocation)
+        #expect(!crashed, sourceLocation: sourceLocation)
+        #expect(stdout == "", "\(self)", sourceLocation: sourceLocation)
+        #expect(stderrLines.count == 1, "\(self)", sourceLocation: sourceLocation)
+        #expect(stderr.hasPrefix("error: "), "\(self)", sourceLocation: sourceLocation)
     }
 }
