@@ -58,13 +58,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws(CLIFailure) {
-        let path = file == "-" ? "/dev/stdin" : file
-        let graph: AnyGraph
-        do {
-            graph = try GraphFile.load(contentsOf: path)
-        } catch {
-            throw .badInput(error.description(file: file))
-        }
+        let graph = try loadGraphFile(file)
         let runtime = try configuredRuntime(threads: threads)
         switch graph {
         case .float32(let g): print(try execute(g, on: runtime))
