@@ -204,7 +204,7 @@ def s2(args):
     loss0 = float(run())  # warm-up, at the initial weights
     t = harness.measure(run, harness.reps(args, 30), warmup=0)
     harness.emit(args, "S2", t, {"loss": loss0},
-                 gflops=W.MLP_FLOPS_PER_STEP / (t["median_ms"] * 1e6),
+                 gflops=W.MLP_FLOPS_PER_STEP / (t["median_ms"] * 1e6), mode="jit step",
                  trace_ms=(t1 - t0) * 1e3, compile_ms=(t2 - t1) * 1e3)
 
 
@@ -234,7 +234,7 @@ def s3(args):
     harness.emit(args, "S3", t,
                  {"omega": float(om), "grad_sum": float(np.asarray(g, dtype=np.float64).sum())},
                  gbps=W.wide_dag_bytes(length=length) / (t["median_ms"] * 1e6), length=length,
-                 trace_ms=trace_ms, compile_ms=compile_ms)
+                 mode="jit, per level", trace_ms=trace_ms, compile_ms=compile_ms)
 
 
 # MARK: S4

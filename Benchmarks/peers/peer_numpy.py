@@ -126,7 +126,7 @@ def s2(args):
 
     loss0 = step()  # the warm-up; its loss is at the initial weights
     t = harness.measure(step, harness.reps(args, 20), warmup=0)
-    harness.emit(args, "S2", t, {"loss": loss0},
+    harness.emit(args, "S2", t, {"loss": loss0}, mode="hand-written",
                  gflops=W.MLP_FLOPS_PER_STEP / (t["median_ms"] * 1e6))
 
 
@@ -169,7 +169,8 @@ def s3(args):
     t = harness.measure(run, harness.reps(args, 5))
     harness.emit(args, "S3", t,
                  {"omega": result["omega"], "grad_sum": float(result["grads"].sum(dtype=np.float64))},
-                 gbps=W.wide_dag_bytes(length=length) / (t["median_ms"] * 1e6), length=length)
+                 gbps=W.wide_dag_bytes(length=length) / (t["median_ms"] * 1e6), length=length,
+                 mode="hand-written")
 
 
 # MARK: S4
@@ -193,7 +194,7 @@ def s4(args):
 
     t = harness.measure(epoch, harness.reps(args, 5))
     harness.emit(args, "S4", t, {"final_loss": W.log_loss_np(x, y, result["w"])},
-                 samples=samples, steps=steps)
+                 samples=samples, steps=steps, mode="hand-written")
 
 
 # MARK: Shapes
@@ -214,7 +215,7 @@ def chain(args):
 
     t = harness.measure(run, harness.reps(args, 5))
     harness.emit(args, "chain", t, {"omega": result["omega"], "grad_sum": result["grad"]},
-                 nodes=n, ns_per_node=t["median_ms"] * 1e6 / n)
+                 nodes=n, ns_per_node=t["median_ms"] * 1e6 / n, mode="Python loops")
 
 
 def wavefront(args):
@@ -240,7 +241,8 @@ def wavefront(args):
 
     t = harness.measure(run, harness.reps(args, 30))
     n = side * side
-    harness.emit(args, "wavefront", t, dict(result), nodes=n, ns_per_node=t["median_ms"] * 1e6 / n)
+    harness.emit(args, "wavefront", t, dict(result), nodes=n, ns_per_node=t["median_ms"] * 1e6 / n,
+                 mode="Python loops")
 
 
 def random_levels(args):
@@ -275,7 +277,7 @@ def random_levels(args):
     t = harness.measure(run, harness.reps(args, 5))
     n = levels * width
     harness.emit(args, "random-levels", t, dict(result), nodes=n,
-                 ns_per_node=t["median_ms"] * 1e6 / n)
+                 ns_per_node=t["median_ms"] * 1e6 / n, mode="Python loops")
 
 
 RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "chain": chain,

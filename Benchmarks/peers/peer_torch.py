@@ -109,7 +109,7 @@ def s2(args):
     loss0 = step()  # warm-up, at the initial weights
     t = harness.measure(step, harness.reps(args, 30), warmup=0)
     harness.emit(args, "S2", t, {"loss": loss0},
-                 gflops=W.MLP_FLOPS_PER_STEP / (t["median_ms"] * 1e6))
+                 gflops=W.MLP_FLOPS_PER_STEP / (t["median_ms"] * 1e6), mode="eager")
 
 
 # MARK: S3
@@ -135,7 +135,8 @@ def s3(args):
     t = harness.measure(run, harness.reps(args, 5))
     harness.emit(args, "S3", t,
                  {"omega": result["omega"], "grad_sum": float(x.grad.double().sum())},
-                 gbps=W.wide_dag_bytes(length=length) / (t["median_ms"] * 1e6), length=length)
+                 gbps=W.wide_dag_bytes(length=length) / (t["median_ms"] * 1e6), length=length,
+                 mode="eager, per level")
 
 
 # MARK: S4
