@@ -227,8 +227,10 @@ def combine(records: list[dict]) -> dict:
                         else S3_BYTES_PER_ELEMENT * first.get("length", 16_384))
                 entry["gbps"] = work / (med * 1e6)
                 entry["unit_time"] = 1 / entry["gbps"]
-            else:
-                entry["unit_time"] = med
+            else:  # S4: per SGD step
+                entry["steps"] = first.get("steps") or 1024
+                entry["us_per_step"] = med * 1e3 / entry["steps"]
+                entry["unit_time"] = entry["us_per_step"]
             for extra in ("compile_ms", "trace_ms", "step_loop_median_ms"):
                 vals = [r[extra] for r in timed if isinstance(r.get(extra), (int, float))]
                 if vals:
@@ -304,12 +306,13 @@ def versions(backprop: str) -> list[str]:
 
 def unit_label(key: str) -> str:
     base = key.split(" ")[0]
-    return {"S2": "GFLOP/s", "S3": "GB/s", "S4": "–"}.get(base, "ns/node")
+    return {"S2": "GFLOP/s", "S3": "GB/s", "S4": "µs/step"}.get(base, "ns/node")
 
 
 def unit_value(e: dict, key: str):
     base = key.split(" ")[0]
-    return {"S2": e.get("gflops"), "S3": e.get("gbps"), "S4": None}.get(base, e.get("ns_per_node"))
+    return {"S2": e.get("gflops"), "S3": e.get("gbps"),
+            "S4": e.get("us_per_step")}.get(base, e.get("ns_per_node"))
 
 
 def check_reference(key: str, entries: dict) -> tuple[str, dict] | None:

@@ -11,7 +11,11 @@ Thread control:
   NUMEXPR_NUM_THREADS = t, and for JAX
   XLA_FLAGS="--xla_cpu_multi_thread_eigen=<t > 1> intra_op_parallelism_threads=<t>".
   PyTorch additionally calls torch.set_num_threads(t) (and
-  set_num_interop_threads(t)).
+  set_num_interop_threads(t)). JAX (jaxlib 0.10) ignores those XLA flags and
+  sizes its CPU thread pool from the cores the process may run on, so for JAX
+  the process is also confined to the first t of its cores
+  (os.sched_setaffinity; the record says which, as "cpus") when t is below
+  the number available.
 - Several (`--threads 1,2`): the script runs itself once per thread count, as
   a child process with `--threads t`, and passes the children's JSON Lines
   through. Thread counts of a library that reads them at load time cannot be
@@ -91,7 +95,20 @@ def setup(peer: str, p: argparse.ArgumentParser | None = None, argv=None):
     xla += (f" --xla_cpu_multi_thread_eigen={'true' if t > 1 else 'false'}"
             f" intra_op_parallelism_threads={t}")
     os.environ["XLA_FLAGS"] = xla.strip()
+    args.cpus = None
+    if pin_cpus(peer) and hasattr(os, "sched_getaffinity"):
+        usable = sorted(os.sched_getaffinity(0))
+        if t < len(usable):
+            os.sched_setaffinity(0, usable[:t])
+            args.cpus = usable[:t]
     return args
+
+
+def pin_cpus(peer: str) -> bool:
+    """Whether the peer's threads must be confined to t cores: jaxlib 0.10's CPU
+    client sizes its thread pool from the cores it may run on and ignores the
+    XLA flags above (measured: 2 cores busy at "1 thread" without this)."""
+    return peer == "jax"
 
 
 def log(args, *message) -> None:
@@ -128,6 +145,8 @@ def emit(args, workload: str, timing: dict | None, check: dict, **extra) -> None
     if timing is not None:
         record["repetitions"] = timing["repetitions"]
         record["cpu_per_wall"] = timing["cpu_per_wall"]
+    if getattr(args, "cpus", None) is not None:
+        record["cpus"] = args.cpus
     if args.quick:
         record["quick"] = True
     print(json.dumps(record), flush=True)

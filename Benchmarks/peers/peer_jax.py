@@ -33,7 +33,9 @@ never part of median_ms.
   lax.scan over the 255 levels (mode "vectorized"; the 65,536-node graph
   unrolled takes minutes to compile).
 Threads: XLA_FLAGS="--xla_cpu_multi_thread_eigen=<t>1> intra_op_parallelism_threads=<t>"
-set before JAX loads (harness.setup); several counts run as child processes.
+set before JAX loads (harness.setup), but jaxlib 0.10 ignores them: the process
+is also confined to t cores (sched_setaffinity), which is what limits XLA's
+thread pool. Several counts run as child processes.
 float64 is enabled (jax_enable_x64) for S1, S4 and the shapes; S2 and S3 are float32.
 """
 
