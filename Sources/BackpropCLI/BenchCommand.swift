@@ -114,6 +114,7 @@ struct BenchCommand: ParsableCommand {
             ("min_ms", JSONText.number(m.minMilliseconds)),
             ("max_ms", JSONText.number(m.maxMilliseconds)),
         ]
+        if let nodes = m.nodes { members.append(("nodes", JSONText.number(nodes))) }
         if let (name, value) = figure(m) { members.append((name, JSONText.number(value))) }
         if let eager = m.eagerNanosecondsPerNode {
             members.append(("eager_ns_per_node", JSONText.number(eager)))
