@@ -42,6 +42,18 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     var runEnd: UInt64 = 0
     var tracedLastRun = false
     var workersUsed = 1
+    /// Phases the last run ran (all of them for a step, the update phases
+    /// left out for a run).
+    var phasesRun = 0
+
+    /// The optimizer's hyperparameters for the next step (the plan's to
+    /// begin with), and the constants of the step being run.
+    var hyperparameters: Optimizer?
+    var updateConstants = UpdateConstants<Element>()
+
+    /// The number of optimizer steps taken since the execution was created
+    /// or its optimizer state was last reset (Adam's t, for bias correction).
+    public internal(set) var stepCount = 0
 
     /// A deliberate bug, for testing the stress checks (`backprop stress
     /// --inject-fault`): when set, a run with more than one worker adds the
@@ -98,6 +110,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         }
         let n = plan.graph.shape(of: plan.graph.output).count
         arena.region(plan.cotangentOffset, n).update(repeating: 1)
+        hyperparameters = plan.options.optimizer
     }
 
     /// What this execution placed where: the NUMA system, whether libnuma
@@ -143,6 +156,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func run(on runtime: Runtime = .shared) throws {
+        try pass(on: runtime, updating: false)
+    }
+
+    /// Runs the plan's phases: all of them when `updating` (a training
+    /// step), else those before the update phases (Note [Optimizer phases]).
+    func pass(on runtime: Runtime, updating: Bool) throws {
         guard
             running.compareExchange(
                 expected: false, desired: true, ordering: .acquiringAndReleasing
@@ -155,8 +174,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         tracedLastRun = isTracing
         workersUsed = plan.isParallel ? runtime.threads : 1
         defer { runEnd = DispatchTime.now().uptimeNanoseconds }
-        if let tape = plan.tape {
-            runTape(tape)
+        if updating { prepareUpdate() }
+        if let tape = plan.tape { runTape(tape) }
+        let phases = updating ? plan.phaseCount : plan.updatePhaseStart
+        phasesRun = phases
+        guard phases > 0 else {
+            if updating { stepCount += 1 }
             return
         }
         skipFrom.store(Int.max, ordering: .relaxed)
@@ -164,7 +187,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         let tracing = isTracing
         let times = taskTimes.base, workers = taskWorker.base, ends = phaseEnd.base
         runtime.run(
-            pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel,
+            pass, phaseStart: plan.phaseStart, phases: phases, parallel: plan.isParallel,
             task: { t, worker in
                 if tracing {
                     times[2 * t] = DispatchTime.now().uptimeNanoseconds
@@ -177,12 +200,13 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             },
             phaseEnded: { p in ends[p] = DispatchTime.now().uptimeNanoseconds })
         if let (_, error) = failure.withLock({ $0 }) { throw error }
+        if updating { stepCount += 1 }
     }
 
     private func runTape(_ tape: ScalarTape) {
         let v = arena.base
         tape.forward(v)
-        guard plan.options.gradients else { return }
+        guard plan.options.computesGradients else { return }
         let g = v + tape.count
         g.update(repeating: 0, count: tape.count)
         g[tape.output] = v[plan.cotangentOffset]
@@ -295,6 +319,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
         case .zero:
             (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
+        case .update:
+            OptimizerKernels.update(
+                updateConstants, w: base + item.dest,
+                g: UnsafePointer(base + p.gradientOffset[j]), state: base + p.stateOffset[j], range)
         }
     }
 
@@ -316,12 +344,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
 
     /// The gradient of the output with respect to an input or parameter
     /// after the last run (zeros for an input the output does not depend on);
-    /// `nil` for other names.
+    /// `nil` for other names, and for inputs in a training plan (which
+    /// differentiates with respect to parameters only).
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func gradient(of name: String) -> Tensor<Element>? {
-        guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf
-        else { return nil }
+        guard let node = plan.graph.node(named: name), isDifferentiated(node) else { return nil }
         let shape = plan.graph.shape(of: node)
         let offset = plan.gradientOffset[node]
         guard offset >= 0 else { return .zeros(shape) }
@@ -335,6 +363,15 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             result[plan.graph.name(of: i)] = gradient(of: plan.graph.name(of: i))
         }
         return result
+    }
+
+    /// Whether the plan differentiates with respect to `node`.
+    func isDifferentiated(_ node: NodeID) -> Bool {
+        switch plan.graph.op(of: node) {
+        case .parameter: true
+        case .input: plan.options.optimizer == nil
+        default: false
+        }
     }
 
     /// Reads a gradient in place, without copying (allocation-free).
