@@ -263,3 +263,197 @@ import Testing
         #expect(accuracy >= 0.95, "training accuracy \(accuracy)")
     }
 }
+
+/// The training API's contracts: what a run, a step, a learning-rate change,
+/// a reset and a failure do and do not change; allocation-free steps.
+@Suite struct TrainingAPITests {
+    static func logistic(
+        features: Int = 8, batch: Int = 16, optimizer: Optimizer = .sgd(learningRate: 0.1),
+        options: PlanOptions = PlanOptions()
+    ) throws -> Execution<Double> {
+        var options = options
+        options.optimizer = optimizer
+        let model = Model<Double>.logisticRegression(features: features, bias: true)
+        let execution = try Execution(
+            plan: Plan(try model.trainingGraph(batch: batch), options: options))
+        var rng = LCG(seed: 8)
+        try execution.setInput("x", .random([batch, features], &rng))
+        try execution.setInput(
+            "y", Tensor(shape: [batch, 1], scalars: (0..<batch).map { _ in Double(rng.int(2)) }))
+        try execution.setInput("w", .random([features, 1], &rng))
+        return execution
+    }
+
+    @Test(arguments: [1, 2], [false, true])
+    func stepsAllocateNothing(threads: Int, adam: Bool) throws {
+        let runtime = Runtime(threads: threads)
+        let optimizer: Optimizer =
+            adam ? .adam(learningRate: 0.01) : .sgd(learningRate: 0.1, momentum: 0.9)
+        // The lecture's model on S4-shaped data, in Double.
+        let data = Workloads.logisticData(samples: 512, features: 32)
+        let logistic = try Self.logistic(
+            features: 32, batch: 64, optimizer: optimizer, options: TrainingTests.fine)
+        #expect(logistic.plan.isParallel)
+        // An MLP in Float: matrix products, bias, ReLU, cross-entropy.
+        let spirals = Workloads.spirals(classes: 3, samplesPerClass: 64)
+        let (x, y) = (spirals.x.map(Float.init), spirals.labels.map(Float.init))
+        var options = TrainingTests.fine
+        options.optimizer = optimizer
+        let mlp = try Execution(
+            plan: Plan(
+                try Model<Float>.mlp(layers: [2, 64, 64, 3]).trainingGraph(batch: 32),
+                options: options))
+        func steps(_ range: Range<Int>) throws -> Double {
+            var loss = 0.0
+            for b in range {
+                try logistic.setInput("x", from: data.x[(b * 64 * 32)..<((b + 1) * 64 * 32)])
+                try logistic.setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
+                try logistic.step(on: runtime)
+                loss += logistic.scalarOutput!
+                try mlp.setInput("x", from: x[(b * 64)..<((b + 1) * 64)])
+                try mlp.setInput("y", from: y[(b * 32)..<((b + 1) * 32)])
+                try mlp.step(on: runtime)
+                loss += Double(mlp.scalarOutput!)
+                logistic.learningRate *= 0.9
+            }
+            return loss
+        }
+        _ = try steps(0..<1)
+        allocation_counter_begin()
+        let loss = try steps(1..<6)
+        let allocations = allocation_counter_end()
+        // -1: counting unsupported on this platform.
+        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in 10 steps")
+        #expect(loss.isFinite)
+        #expect(logistic.stepCount == 6 && mlp.stepCount == 6)
+    }
+
+    @Test func runComputesGradientsWithoutUpdating() throws {
+        let execution = try Self.logistic()
+        let before = execution.parameters
+        try execution.run()
+        #expect(execution.parameters == before)
+        #expect(execution.stepCount == 0)
+        #expect(execution.gradient(of: "w") != nil && execution.gradient(of: "b") != nil)
+        // Inputs are data: a training plan gives them no gradient.
+        #expect(execution.gradient(of: "x") == nil)
+        #expect(execution.gradients.keys.sorted() == ["b", "w"])
+        #expect(Set(execution.parameterNames) == ["w", "b"])
+        try execution.step()
+        #expect(execution.parameters != before)
+        #expect(execution.parameter("x") == nil && execution.parameter("nope") == nil)
+    }
+
+    @Test func learningRateChangesBetweenSteps() throws {
+        let execution = try Self.logistic()
+        execution.learningRate = 0
+        let before = execution.parameters
+        try execution.step()
+        #expect(execution.parameters == before)
+        execution.learningRate = 0.5
+        #expect(execution.optimizer == .sgd(learningRate: 0.5))
+        let w = execution.parameter("w")!.scalars
+        try execution.step()
+        let g = execution.gradient(of: "w")!.scalars
+        #expect(execution.parameter("w")!.scalars == zip(w, g).map { $0 - 0.5 * $1 })
+
+        try execution.setOptimizer(.sgd(learningRate: 0.1, momentum: 0.5))
+        #expect(throws: TrainingError.optimizerMismatch(plan: "sgd", given: "adam")) {
+            try execution.setOptimizer(.adam())
+        }
+        #expect(
+            throws: TrainingError.invalidHyperparameter(
+                name: "momentum", value: 1, expected: "in [0, 1)")
+        ) {
+            try execution.setOptimizer(.sgd(learningRate: 0.1, momentum: 1))
+        }
+        // An invalid learning rate is refused by the step, which changes nothing.
+        execution.learningRate = -.infinity
+        let now = execution.parameters
+        #expect(throws: TrainingError.self) { try execution.step() }
+        #expect(execution.parameters == now && execution.stepCount == 2)
+    }
+
+    @Test func stepNeedsAnOptimizer() throws {
+        let model = Model<Double>.logisticRegression(features: 3)
+        let execution = try Execution(plan: Plan(try model.trainingGraph(batch: 2)))
+        #expect(throws: TrainingError.notTraining) { try execution.step() }
+        #expect(throws: TrainingError.notTraining) { try execution.setOptimizer(.adam()) }
+        execution.learningRate = 3
+        #expect(execution.learningRate == 0 && execution.optimizer == nil)
+        // Without an optimizer, inputs keep their gradients.
+        try execution.setInput("x", .zeros([2, 3]))
+        try execution.setInput("y", .zeros([2, 1]))
+        try execution.run()
+        #expect(execution.gradient(of: "x") != nil)
+    }
+
+    @Test func resetOptimizerStateStartsAfresh() throws {
+        let trained = try Self.logistic(optimizer: .adam(learningRate: 0.05))
+        for _ in 0..<3 { try trained.step() }
+        trained.resetOptimizerState()
+        #expect(trained.stepCount == 0)
+        let fresh = try Self.logistic(optimizer: .adam(learningRate: 0.05))
+        try fresh.copyParameters(from: trained)
+        try trained.step()
+        try fresh.step()
+        #expect(trained.parameters == fresh.parameters)
+    }
+
+    @Test func aFailedStepChangesNothing() throws {
+        var options = PlanOptions()
+        options.optimizer = .adam(learningRate: 0.1)
+        let model = Model<Float>.mlp(layers: [2, 8, 3])
+        let execution = try Execution(
+            plan: Plan(try model.trainingGraph(batch: 4), options: options))
+        try execution.setInput("x", from: [0.5, 0.25, -1, 2, 0, 0, 1, 1][...])
+        try execution.setInput("y", from: [0, 1, 2, 1][...])
+        try execution.step()
+        let before = execution.parameters
+        try execution.setInput("y", from: [0, 1, 7, 1][...])
+        #expect(throws: ExecutionError.self) { try execution.step() }
+        #expect(execution.parameters == before && execution.stepCount == 1)
+    }
+
+    @Test func scalarTapeTrains() throws {
+        // A graph of scalars lowers to a tape; its update runs after it.
+        let b = GraphBuilder<Double>()
+        let x = b.input("x", 2.0)
+        let t = b.input("t", 1.0)
+        let w = b.parameter("w", 0.5)
+        let c = b.parameter("c", -0.25)
+        let r = w * x + c - t
+        let graph = try b.build(output: r * r)
+        for mu in [0.0, 0.9] {
+            var options = PlanOptions()
+            options.optimizer = .sgd(learningRate: 0.1, momentum: mu)
+            let execution = try Execution(plan: Plan(graph, options: options))
+            #expect(execution.plan.tape != nil)
+            var (wv, cv, v) = (0.5, -0.25, (0.0, 0.0))
+            for _ in 0..<4 {
+                try execution.step()
+                let residual = wv * 2 + cv - 1
+                v = (mu * v.0 + 2 * residual * 2, mu * v.1 + 2 * residual)
+                (wv, cv) = (wv - 0.1 * v.0, cv - 0.1 * v.1)
+                #expect(TrainingTests.close(execution.parameter("w")!.scalar!, wv))
+                #expect(TrainingTests.close(execution.parameter("c")!.scalar!, cv))
+            }
+        }
+    }
+
+    @Test func bindingErrors() throws {
+        let execution = try Self.logistic(features: 4, batch: 2)
+        #expect(throws: GraphError.self) { try execution.setInput("x", from: [1, 2, 3][...]) }
+        #expect(throws: GraphError.unknownName("z", referencedBy: "inputs")) {
+            try execution.setInput("z", from: [1][...])
+        }
+        let other = try Self.logistic(features: 5, batch: 2)
+        #expect(throws: TrainingError.self) { try execution.copyParameters(from: other) }
+        let scoring = try Execution(
+            plan: Plan(
+                try Model<Double>.logisticRegression(features: 4, bias: true).scoringGraph(
+                    batch: 3)))
+        try scoring.copyParameters(from: execution)
+        #expect(scoring.parameters == execution.parameters)
+    }
+}
