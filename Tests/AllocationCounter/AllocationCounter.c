@@ -5,6 +5,17 @@
 #include "AllocationCounter.h"
 
 #include <stddef.h>
+// __GLIBC__ comes from glibc's own headers; stddef.h (the compiler's) does
+// not define it, so without this the counter was never compiled in (every
+// count was -1, "unsupported").
+#if defined(__linux__)
+#include <features.h>
+#endif
+// __GLIBC__ comes from glibc's own headers; stddef.h (the compiler's) does
+// not define it, so without this the counter was never compiled in.
+#if defined(__linux__)
+#include <features.h>
+#endif
 
 #if defined(__has_feature)
 #if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)

@@ -19,7 +19,7 @@ import Synchronization
 /// threads. One execution runs one pass at a time: a second `run` while it
 /// is running (from another thread, or from inside one of its own custom
 /// ops) throws ``ExecutionError/alreadyRunning`` instead of deadlocking.
-public final class Execution<Element: TensorElement>: @unchecked Sendable {
+public final class Execution<Element: TensorElement>: @unchecked Sendable, PassBody {
     /// The plan this execution runs.
     public let plan: Plan<Element>
     let arena: AlignedBuffer<Element>
@@ -184,23 +184,28 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         }
         skipFrom.store(Int.max, ordering: .relaxed)
         failure.withLock { $0 = nil }
-        let tracing = isTracing
-        let times = taskTimes.base, workers = taskWorker.base, ends = phaseEnd.base
         runtime.run(
             pass, phaseStart: plan.phaseStart, phases: phases, parallel: plan.isParallel,
-            task: { t, worker in
-                if tracing {
-                    times[2 * t] = DispatchTime.now().uptimeNanoseconds
-                    runTask(t)
-                    times[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
-                    workers[t] = Int32(worker)
-                } else {
-                    runTask(t)
-                }
-            },
-            phaseEnded: { p in ends[p] = DispatchTime.now().uptimeNanoseconds })
+            body: self)
         if let (_, error) = failure.withLock({ $0 }) { throw error }
         if updating { stepCount += 1 }
+    }
+
+    /// Runs task `t` for the pass, timing it when tracing (``PassBody``).
+    func runTask(_ t: Int, worker: Int) {
+        if tracedLastRun {
+            taskTimes.base[2 * t] = DispatchTime.now().uptimeNanoseconds
+            runTask(t)
+            taskTimes.base[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
+            taskWorker.base[t] = Int32(worker)
+        } else {
+            runTask(t)
+        }
+    }
+
+    /// Records when phase `phase` ended (``PassBody``).
+    func phaseDidEnd(_ phase: Int) {
+        phaseEnd.base[phase] = DispatchTime.now().uptimeNanoseconds
     }
 
     private func runTape(_ tape: ScalarTape) {
