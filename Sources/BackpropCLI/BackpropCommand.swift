@@ -14,7 +14,10 @@ struct BackpropCommand: ParsableCommand {
             printed on standard error as one line starting with 'error:'.
             """,
         version: backpropVersion,
-        subcommands: [RunCommand.self, GradCommand.self, StressCommand.self, InfoCommand.self])
+        subcommands: [
+            RunCommand.self, GradCommand.self, StressCommand.self, InfoCommand.self,
+            TrainCommand.self,
+        ])
 
     /// Parses the command line, runs the subcommand and exits with the
     /// status of docs/cli.md: argument-parser's usage errors exit 2 (not

@@ -305,7 +305,8 @@ import Testing
                 options: options))
         func steps(_ range: Range<Int>) throws -> Double {
             var loss = 0.0
-            for b in range {
+            for step in range {
+                let b = step % 6
                 try logistic.setInput("x", from: data.x[(b * 64 * 32)..<((b + 1) * 64 * 32)])
                 try logistic.setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
                 try logistic.step(on: runtime)
@@ -320,12 +321,14 @@ import Testing
         }
         _ = try steps(0..<1)
         allocation_counter_begin()
-        let loss = try steps(1..<6)
+        let loss = try steps(1..<11)
         let allocations = allocation_counter_end()
-        // -1: counting unsupported on this platform.
-        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in 10 steps")
+        // -1: counting unsupported on this platform. Not counted: what
+        // libdispatch allocates itself to lend a pass its threads (see
+        // Tests/AllocationCounter and docs/scheduling.md §4).
+        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in 20 steps")
         #expect(loss.isFinite)
-        #expect(logistic.stepCount == 6 && mlp.stepCount == 6)
+        #expect(logistic.stepCount == 11 && mlp.stepCount == 11)
     }
 
     @Test func runComputesGradientsWithoutUpdating() throws {

@@ -148,6 +148,27 @@ enum Gemm {
         // op(A)[i][p] = a[i * rowStride + p * depthStride].
         let rowStride = transposeA ? 1 : lda
         let depthStride = transposeA ? lda : 1
+        if n == 1 {
+            // op(B) is one column: op(B)[p][0] = b[p * (transposeB ? 1 : ldb)].
+            let bStride = transposeB ? 1 : ldb
+            if T.self == Float.self {
+                matrixVector(
+                    m: m, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                    rowStride: rowStride, depthStride: depthStride,
+                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), bStride: bStride,
+                    c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc,
+                    accumulate: accumulate)
+                return
+            } else if T.self == Double.self {
+                matrixVector(
+                    m: m, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self),
+                    rowStride: rowStride, depthStride: depthStride,
+                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), bStride: bStride,
+                    c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc,
+                    accumulate: accumulate)
+                return
+            }
+        }
         if T.self == Float.self {
             blocked(
                 transposeB: transposeB, m: m, n: n, k: k,
@@ -188,6 +209,65 @@ enum Gemm {
                 }
                 c[i * ldc + j] = s
             }
+        }
+    }
+
+    /// A product with one column (a matrix–vector product, such as
+    /// logistic regression's `x·w` and `xᵀ·g`): rows of C in the SIMD lanes,
+    /// four vectors of rows at a time, so that no lane is padding and op(B)
+    /// is neither packed nor repeated. Each lane is one element of C summed
+    /// in ascending p with every product rounded, exactly as in
+    /// Note [Gemm determinism], so the bits equal the blocked kernel's.
+    /// When op(A) is stored transposed (`rowStride == 1`), a vector of rows
+    /// is one load; otherwise its lanes are gathered.
+    private static func matrixVector<S: GemmScalar>(
+        m: Int, k: Int, a: UnsafePointer<S>, rowStride: Int, depthStride: Int,
+        b: UnsafePointer<S>, bStride: Int, c: UnsafeMutablePointer<S>, ldc: Int, accumulate: Bool
+    ) {
+        let lanes = S.Vector.scalarCount
+        // Lane l of the vector of rows i..<i + lanes at depth p (rows past
+        // `last` repeat it; their lanes are never stored).
+        @inline(__always) func rows(_ i: Int, _ p: Int, _ last: Int) -> S.Vector {
+            let base = a + p * depthStride
+            if rowStride == 1 && i + lanes - 1 <= last {
+                return UnsafeRawPointer(base + i).loadUnaligned(as: S.Vector.self)
+            }
+            var v = S.Vector()
+            for l in 0..<lanes { v[l] = base[Swift.min(i + l, last) * rowStride] }
+            return v
+        }
+        @inline(__always) func load(_ i: Int, _ count: Int) -> S.Vector {
+            var v = S.Vector()
+            if accumulate { for l in 0..<count { v[l] = c[(i + l) * ldc] } }
+            return v
+        }
+        @inline(__always) func store(_ v: S.Vector, _ i: Int, _ count: Int) {
+            for l in 0..<count { c[(i + l) * ldc] = v[l] }
+        }
+        var i = 0
+        let last = m - 1
+        while i + 4 * lanes <= m {
+            var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+            var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
+            for p in 0..<k {
+                let bp = b[p * bStride]
+                c0 = S.multiplyAdd(c0, bp, rows(i, p, last))
+                c1 = S.multiplyAdd(c1, bp, rows(i + lanes, p, last))
+                c2 = S.multiplyAdd(c2, bp, rows(i + 2 * lanes, p, last))
+                c3 = S.multiplyAdd(c3, bp, rows(i + 3 * lanes, p, last))
+            }
+            store(c0, i, lanes)
+            store(c1, i + lanes, lanes)
+            store(c2, i + 2 * lanes, lanes)
+            store(c3, i + 3 * lanes, lanes)
+            i += 4 * lanes
+        }
+        while i < m {
+            let count = Swift.min(lanes, m - i)
+            var c0 = load(i, count)
+            for p in 0..<k { c0 = S.multiplyAdd(c0, b[p * bStride], rows(i, p, last)) }
+            store(c0, i, count)
+            i += count
         }
     }
 
