@@ -164,6 +164,16 @@ struct TrainCommand: ParsableCommand {
                 "--batch must be from 1 to the number of samples (\(samples)), got \(batch)")
         }
         let seed = self.seed ?? (isMLP ? 1 : 11)
+        if let save {
+            // Refuse a checkpoint path that cannot be written before training.
+            let directory = URL(fileURLWithPath: save).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
+                isDirectory.boolValue, FileManager.default.isWritableFile(atPath: directory)
+            else {
+                throw .badInput("--save \(save): the directory \(directory) is not writable")
+            }
+        }
         if isMLP {
             guard (2...64).contains(classes) else {
                 throw .badInput("--classes must be from 2 to 64, got \(classes)")
@@ -203,7 +213,9 @@ struct TrainCommand: ParsableCommand {
             name: "logreg", dtype: elementType, epochs: epochs, optimizer: chosen, batch: batch,
             layers: [features, 1], activation: nil, x: data.x, y: data.y, samples: samples,
             seed: seed,
-            description: "logistic regression, \(samples) samples of \(features) features (S4)")
+            description:
+                "logistic regression, \(samples) samples of \(features) features"
+                + (samples == 65_536 && features == 256 && seed == 11 ? " (S4)" : ""))
     }
 
     // MARK: Training
@@ -247,6 +259,8 @@ struct TrainCommand: ParsableCommand {
                     checkpoint,
                     includingOptimizerState: checkpoint.optimizerState?.method
                         == setup.optimizer.name)
+            } catch .io(_, let message) {
+                throw .badInput("--load \(load): \(message)")
             } catch {
                 throw .badInput("--load \(load): \(error)")
             }
@@ -254,7 +268,8 @@ struct TrainCommand: ParsableCommand {
         let batches = setup.samples / setup.batch
         let parameterCount = execution.parameters.values.reduce(0) { $0 + $1.count }
         let header =
-            "\(setup.description); batch \(setup.batch) (\(batches) steps per epoch), "
+            "\(setup.description); batch \(setup.batch) "
+            + "(\(batches) step\(batches == 1 ? "" : "s") per epoch), "
             + "\(setup.optimizer), \(runtime.threads) thread\(runtime.threads == 1 ? "" : "s"), "
             + "\(T.dtype), \(parameterCount) parameters"
         if !json {
@@ -312,6 +327,8 @@ struct TrainCommand: ParsableCommand {
         if let save {
             do throws(CheckpointError) {
                 try execution.checkpoint().write(to: save)
+            } catch .io(_, let message) {
+                throw .badInput("--save \(save): \(message)")
             } catch {
                 throw .badInput("--save \(save): \(error)")
             }

@@ -92,13 +92,19 @@ import Testing
 
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         let cases: [(arguments: [String], message: String)] = [
-            (Self.smallMLP + ["--load", path], "checkpoint has no parameter 'W1'"),
+            (
+                Self.smallMLP + ["--dtype", "float64", "--load", path],
+                "checkpoint has no parameter 'W1'"
+            ),
             (
                 ["train", "logreg", "--samples", "64", "--features", "8", "--load", path],
                 "has shape [16, 1], the graph's has shape [8, 1]"
             ),
             (Self.smallLogreg + ["--dtype", "float32", "--load", path], "holds float64 values"),
-            (Self.smallLogreg + ["--load", path + ".missing"], "--load \(path).missing: "),
+            (
+                Self.smallLogreg + ["--load", path + ".missing"],
+                "error: --load \(path).missing: No such file or directory"
+            ),
         ]
         for (arguments, message) in cases {
             let r = try CLI.run(arguments)
@@ -125,7 +131,7 @@ import Testing
                 ["train", "logreg", "--optimizer", "rmsprop"],
                 "--optimizer: 'rmsprop' is not sgd or adam"
             ),
-            (["train", "logreg", "--lr", "-1"], "--lr must be finite and ≥ 0, got -1.0"),
+            (["train", "logreg", "--lr=-1"], "--lr must be finite and ≥ 0, got -1.0"),
             (
                 ["train", "logreg", "--momentum", "1"],
                 "--momentum must be finite and in [0, 1), got 1.0"
@@ -135,7 +141,7 @@ import Testing
                 ["train", "logreg", "--batch", "0"],
                 "--batch must be from 1 to the number of samples"
             ),
-            (["train", "logreg", "--epochs", "-1"], "--epochs must be from 0 to 1000000, got -1"),
+            (["train", "logreg", "--epochs=-1"], "--epochs must be from 0 to 1000000, got -1"),
             (["train", "mlp", "--hidden", "16,0"], "--hidden: '16,0' is not a list"),
             (["train", "mlp", "--activation", "gelu"], "--activation: 'gelu' is not relu or tanh"),
             (
@@ -145,6 +151,10 @@ import Testing
             (["train", "logreg", "--threads", "0"], "--threads must be from 1 to 1024, got 0"),
             (["train"], "missing expected argument '<model>'"),
             (["train", "logreg", "--epochs", "two"], "--epochs"),
+            (
+                ["train", "logreg", "--save", "/nonexistent/dir/model.bpck"],
+                "--save /nonexistent/dir/model.bpck: the directory /nonexistent/dir is not writable"
+            ),
         ] as [([String], String)])
     func badInputIsOneErrorLine(arguments: [String], message: String) throws {
         let r = try CLI.run(arguments)

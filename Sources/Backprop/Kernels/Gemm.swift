@@ -225,17 +225,6 @@ enum Gemm {
         b: UnsafePointer<S>, bStride: Int, c: UnsafeMutablePointer<S>, ldc: Int, accumulate: Bool
     ) {
         let lanes = S.Vector.scalarCount
-        // Lane l of the vector of rows i..<i + lanes at depth p (rows past
-        // `last` repeat it; their lanes are never stored).
-        @inline(__always) func rows(_ i: Int, _ p: Int, _ last: Int) -> S.Vector {
-            let base = a + p * depthStride
-            if rowStride == 1 && i + lanes - 1 <= last {
-                return UnsafeRawPointer(base + i).loadUnaligned(as: S.Vector.self)
-            }
-            var v = S.Vector()
-            for l in 0..<lanes { v[l] = base[Swift.min(i + l, last) * rowStride] }
-            return v
-        }
         @inline(__always) func load(_ i: Int, _ count: Int) -> S.Vector {
             var v = S.Vector()
             if accumulate { for l in 0..<count { v[l] = c[(i + l) * ldc] } }
@@ -245,27 +234,71 @@ enum Gemm {
             for l in 0..<count { c[(i + l) * ldc] = v[l] }
         }
         var i = 0
-        let last = m - 1
-        while i + 4 * lanes <= m {
-            var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
-            var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
-            for p in 0..<k {
-                let bp = b[p * bStride]
-                c0 = S.multiplyAdd(c0, bp, rows(i, p, last))
-                c1 = S.multiplyAdd(c1, bp, rows(i + lanes, p, last))
-                c2 = S.multiplyAdd(c2, bp, rows(i + 2 * lanes, p, last))
-                c3 = S.multiplyAdd(c3, bp, rows(i + 3 * lanes, p, last))
+        if rowStride == 1 {
+            // Rows are contiguous at each depth (op(A) stored transposed):
+            // four vectors of rows, each one load per depth step.
+            while i + 4 * lanes <= m {
+                var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+                var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
+                var pa = UnsafeRawPointer(a + i)
+                var pb = b
+                let step = depthStride * MemoryLayout<S>.stride
+                let vector = MemoryLayout<S.Vector>.stride
+                for _ in 0..<k {
+                    let bp = pb.pointee
+                    c0 = S.multiplyAdd(c0, bp, pa.loadUnaligned(as: S.Vector.self))
+                    c1 = S.multiplyAdd(
+                        c1, bp, pa.loadUnaligned(fromByteOffset: vector, as: S.Vector.self))
+                    c2 = S.multiplyAdd(
+                        c2, bp, pa.loadUnaligned(fromByteOffset: 2 * vector, as: S.Vector.self))
+                    c3 = S.multiplyAdd(
+                        c3, bp, pa.loadUnaligned(fromByteOffset: 3 * vector, as: S.Vector.self))
+                    pa += step
+                    pb += bStride
+                }
+                store(c0, i, lanes)
+                store(c1, i + lanes, lanes)
+                store(c2, i + 2 * lanes, lanes)
+                store(c3, i + 3 * lanes, lanes)
+                i += 4 * lanes
             }
-            store(c0, i, lanes)
-            store(c1, i + lanes, lanes)
-            store(c2, i + 2 * lanes, lanes)
-            store(c3, i + 3 * lanes, lanes)
-            i += 4 * lanes
+        } else {
+            // Rows are strided: two vectors of rows, lanes gathered from
+            // row pointers that advance one depth step at a time.
+            while i + 2 * lanes <= m {
+                var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+                var pa = a + i * rowStride
+                var pb = b
+                for _ in 0..<k {
+                    let bp = pb.pointee
+                    var v0 = S.Vector(), v1 = S.Vector()
+                    for l in 0..<lanes {
+                        v0[l] = pa[l * rowStride]
+                        v1[l] = pa[(lanes + l) * rowStride]
+                    }
+                    c0 = S.multiplyAdd(c0, bp, v0)
+                    c1 = S.multiplyAdd(c1, bp, v1)
+                    pa += depthStride
+                    pb += bStride
+                }
+                store(c0, i, lanes)
+                store(c1, i + lanes, lanes)
+                i += 2 * lanes
+            }
         }
+        // The last rows, one vector at a time (rows past the end repeat the last).
         while i < m {
             let count = Swift.min(lanes, m - i)
             var c0 = load(i, count)
-            for p in 0..<k { c0 = S.multiplyAdd(c0, b[p * bStride], rows(i, p, last)) }
+            var pa = a + i * rowStride
+            var pb = b
+            for _ in 0..<k {
+                var v = S.Vector()
+                for l in 0..<lanes { v[l] = pa[Swift.min(l, count - 1) * rowStride] }
+                c0 = S.multiplyAdd(c0, pb.pointee, v)
+                pa += depthStride
+                pb += bStride
+            }
             store(c0, i, count)
             i += count
         }
