@@ -77,6 +77,12 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "float32 or float64 (default: logreg float64, mlp float32).")
     var dtype: String?
 
+    @Option(help: "Plan option: the target cost of one chunk (element-operations).")
+    var grain = PlanOptions().grain
+
+    @Option(help: "Plan option: levels cheaper than this run inline on one worker.")
+    var inlineThreshold = PlanOptions().inlineThreshold
+
     @Option(
         help: ArgumentHelp(
             "Write the trained parameters and optimizer state here.", valueName: "file"))
@@ -151,6 +157,10 @@ struct TrainCommand: ParsableCommand {
         let dtypeName = dtype ?? (isMLP ? "float32" : "float64")
         guard let elementType = DType(rawValue: dtypeName) else {
             throw .badInput("--dtype: '\(dtypeName)' is not float32 or float64")
+        }
+        guard grain >= 1 else { throw .badInput("--grain must be at least 1, got \(grain)") }
+        guard inlineThreshold >= 0 else {
+            throw .badInput("--inline-threshold must not be negative, got \(inlineThreshold)")
         }
         if let threads, !(1...1024).contains(threads) {
             throw .badInput("--threads must be from 1 to 1024, got \(threads)")
@@ -246,7 +256,8 @@ struct TrainCommand: ParsableCommand {
         do {
             let plan = Plan(
                 try model.trainingGraph(batch: setup.batch),
-                options: PlanOptions(optimizer: setup.optimizer))
+                options: PlanOptions(
+                    grain: grain, inlineThreshold: inlineThreshold, optimizer: setup.optimizer))
             execution = try Execution(plan: plan, runtime: runtime)
             evaluator = ModelEvaluator(model: model, batch: 4096)
         } catch {
@@ -283,16 +294,26 @@ struct TrainCommand: ParsableCommand {
             for epoch in stride(from: 1, through: setup.epochs, by: 1) {
                 let start = DispatchTime.now().uptimeNanoseconds
                 var lossSum = 0.0
-                for b in 0..<batches {
-                    let rows = (b * setup.batch)..<((b + 1) * setup.batch)
-                    try execution.setInput(
-                        Model<T>.inputName,
-                        from: x[(rows.lowerBound * features)..<(rows.upperBound * features)])
-                    try execution.setInput(Model<T>.targetName, from: y[rows])
-                    try execution.step(on: runtime)
-                    let loss = Double(execution.scalarOutput!)
-                    lossSum += loss
-                    progress.update(epoch: epoch, batch: b + 1, loss: loss)
+                // The minibatches are read in place (bound, not copied).
+                try x.withUnsafeBufferPointer { xs in
+                    try y.withUnsafeBufferPointer { ys in
+                        for b in 0..<batches {
+                            let rows = (b * setup.batch)..<((b + 1) * setup.batch)
+                            try execution.bindInput(
+                                Model<T>.inputName,
+                                toUnsafeBuffer: UnsafeBufferPointer(
+                                    rebasing: xs[
+                                        (rows.lowerBound * features)..<(rows.upperBound * features)]
+                                ))
+                            try execution.bindInput(
+                                Model<T>.targetName,
+                                toUnsafeBuffer: UnsafeBufferPointer(rebasing: ys[rows]))
+                            try execution.step(on: runtime)
+                            let loss = Double(execution.scalarOutput!)
+                            lossSum += loss
+                            progress.update(epoch: epoch, batch: b + 1, loss: loss)
+                        }
+                    }
                 }
                 let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
                 let (loss, accuracy) = try evaluator.evaluate(

@@ -211,9 +211,10 @@ import Testing
     @Test func s4OneEpochMatchesNumPy() throws {
         let data = Workloads.logisticData()
         let model = Model<Double>.logisticRegression(features: 256)
-        // One execution at 1 thread with the default plan, one at 2 threads
-        // with a plan fine enough to split the matrix products and the
-        // update, trained in lockstep on the same minibatches.
+        // One execution at 1 thread with the default plan, its minibatches
+        // copied in; one at 2 threads with a plan fine enough to split the
+        // matrix products and the update, its minibatches bound in place;
+        // trained in lockstep.
         var serial = PlanOptions(), parallel = PlanOptions(grain: 2048, inlineThreshold: 4096)
         serial.optimizer = .sgd(learningRate: 0.1)
         parallel.optimizer = serial.optimizer
@@ -223,11 +224,17 @@ import Testing
         }
         #expect(executions[1].plan.isParallel && executions[1].plan.statistics.updatePhases == 1)
         let runtimes = [Runtime(threads: 1), Runtime(threads: 2)]
-        for b in 0..<1024 {
-            for (execution, runtime) in zip(executions, runtimes) {
-                try execution.setInput("x", from: data.x[(b * 64 * 256)..<((b + 1) * 64 * 256)])
-                try execution.setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
-                try execution.step(on: runtime)
+        try data.x.withUnsafeBufferPointer { x in
+            for b in 0..<1024 {
+                try executions[0].setInput("x", from: data.x[(b * 64 * 256)..<((b + 1) * 64 * 256)])
+                try executions[0].setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
+                try executions[0].step(on: runtimes[0])
+                try executions[1].bindInput(
+                    "x",
+                    toUnsafeBuffer: UnsafeBufferPointer(
+                        rebasing: x[(b * 64 * 256)..<((b + 1) * 64 * 256)]))
+                try executions[1].setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
+                try executions[1].step(on: runtimes[1])
             }
         }
         let (loss, accuracy) = try ModelEvaluator(model: model, batch: 8192).evaluate(
@@ -311,7 +318,12 @@ import Testing
                 try logistic.setInput("y", from: data.y[(b * 64)..<((b + 1) * 64)])
                 try logistic.step(on: runtime)
                 loss += logistic.scalarOutput!
-                try mlp.setInput("x", from: x[(b * 64)..<((b + 1) * 64)])
+                try x.withUnsafeBufferPointer {
+                    try mlp.bindInput(
+                        "x",
+                        toUnsafeBuffer: UnsafeBufferPointer(rebasing: $0[(b * 64)..<((b + 1) * 64)])
+                    )
+                }
                 try mlp.setInput("y", from: y[(b * 32)..<((b + 1) * 32)])
                 try mlp.step(on: runtime)
                 loss += Double(mlp.scalarOutput!)
@@ -442,6 +454,34 @@ import Testing
                 #expect(TrainingTests.close(execution.parameter("c")!.scalar!, cv))
             }
         }
+    }
+
+    @Test func boundInputsReadTheCallersMemory() throws {
+        let execution = try Self.logistic(features: 3, batch: 2)
+        let x: [Double] = [1, 2, 3, -1, 0.5, 0.25]
+        try execution.setInput("x", from: x[...])
+        try execution.run()
+        let copied = execution.gradient(of: "w")!
+        let copiedLoss = execution.scalarOutput!
+        try execution.setInput("x", .zeros([2, 3]))
+        try x.withUnsafeBufferPointer { buffer in
+            try execution.bindInput("x", toUnsafeBuffer: buffer)
+            #expect(execution.value(of: execution.plan.graph.node(named: "x")!)!.scalars == x)
+            try execution.run()
+            #expect(execution.gradient(of: "w")!.isBitwiseEqual(to: copied))
+            #expect(execution.scalarOutput == copiedLoss)
+            #expect(throws: GraphError.notAnInput(node: "w")) {
+                try execution.bindInput("w", toUnsafeBuffer: buffer)
+            }
+            #expect(throws: GraphError.self) {
+                try execution.bindInput(
+                    "x", toUnsafeBuffer: UnsafeBufferPointer(rebasing: buffer[1...]))
+            }
+        }
+        // Setting the input ends the binding: the execution's own copy again.
+        try execution.setInput("x", .zeros([2, 3]))
+        try execution.run()
+        #expect(execution.gradient(of: "w") == .zeros([3, 1]))
     }
 
     @Test func bindingErrors() throws {

@@ -263,27 +263,38 @@ enum Gemm {
                 i += 4 * lanes
             }
         } else {
-            // Rows are strided: two vectors of rows, lanes gathered from
-            // row pointers that advance one depth step at a time.
-            while i + 2 * lanes <= m {
+            // Rows are strided: four vectors of rows, lanes gathered from
+            // row pointers that advance one depth step at a time (16 or 32
+            // rows in flight: enough streams to keep memory busy when the
+            // rows come from a large data set).
+            while i + 4 * lanes <= m {
                 var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+                var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
                 var pa = a + i * rowStride
                 var pb = b
+                let block = lanes * rowStride
                 for _ in 0..<k {
                     let bp = pb.pointee
-                    var v0 = S.Vector(), v1 = S.Vector()
+                    var v0 = S.Vector(), v1 = S.Vector(), v2 = S.Vector(), v3 = S.Vector()
                     for l in 0..<lanes {
-                        v0[l] = pa[l * rowStride]
-                        v1[l] = pa[(lanes + l) * rowStride]
+                        let r = l * rowStride
+                        v0[l] = pa[r]
+                        v1[l] = pa[block + r]
+                        v2[l] = pa[2 * block + r]
+                        v3[l] = pa[3 * block + r]
                     }
                     c0 = S.multiplyAdd(c0, bp, v0)
                     c1 = S.multiplyAdd(c1, bp, v1)
+                    c2 = S.multiplyAdd(c2, bp, v2)
+                    c3 = S.multiplyAdd(c3, bp, v3)
                     pa += depthStride
                     pb += bStride
                 }
                 store(c0, i, lanes)
                 store(c1, i + lanes, lanes)
-                i += 2 * lanes
+                store(c2, i + 2 * lanes, lanes)
+                store(c3, i + 3 * lanes, lanes)
+                i += 4 * lanes
             }
         }
         // The last rows, one vector at a time (rows past the end repeat the last).

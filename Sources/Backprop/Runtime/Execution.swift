@@ -51,6 +51,16 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     var hyperparameters: Optimizer?
     var updateConstants = UpdateConstants<Element>()
 
+    /// Per edge (parallel to the graph's parent lists): where the parent's
+    /// value is, as an element offset from the arena's base — the plan's
+    /// offsets, except for inputs bound to the caller's memory
+    /// (``bindInput(_:toUnsafeBuffer:)``).
+    let edgeOffsets: AlignedBuffer<Int>
+    /// Inputs bound to the caller's memory: their value's offset from the
+    /// arena's base, and (cached) the edges that read them.
+    var boundOffsets: [NodeID: Int] = [:]
+    var inputEdges: [NodeID: [Int]] = [:]
+
     /// The number of optimizer steps taken since the execution was created
     /// or its optimizer state was last reset (Adam's t, for bias correction).
     public internal(set) var stepCount = 0
@@ -103,6 +113,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         phaseEnd = try AlignedBuffer(count: plan.phaseCount)
         taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
         taskWorker = try AlignedBuffer(count: plan.taskCount)
+        edgeOffsets = try AlignedBuffer(count: plan.parentValueOffsets.count)
+        edgeOffsets.region(0, plan.parentValueOffsets.count).baseAddress?.update(
+            from: plan.parentValueOffsets.pointer, count: plan.parentValueOffsets.count)
         for leaf in plan.leaves {
             if let value = plan.graph.value(of: leaf) {
                 store(value.scalars, at: plan.valueOffset[leaf])
@@ -132,6 +145,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     @_specialize(exported:true,where Element == Double)
     public func setInput(_ name: String, _ value: Tensor<Element>) throws {
         let node = try plan.graph.feedableNode(named: name, shape: value.shape)
+        unbind(node)
         store(value.scalars, at: plan.valueOffset[node])
     }
 
@@ -250,7 +264,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         let p = plan
         let aux = p.auxOffset[j]
         return KernelIO(
-            values: arena.base, parentOffsets: p.parentValueOffsets.pointer + p.parentStart[j],
+            values: arena.base, parentOffsets: UnsafePointer(edgeOffsets.base) + p.parentStart[j],
             parentCount: p.parentStart[j + 1] - p.parentStart[j], outOffset: p.valueOffset[j],
             aux: aux >= 0 ? arena.base + aux : nil)
     }
@@ -341,8 +355,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func value(of node: NodeID) -> Tensor<Element>? {
-        let offset = plan.valueOffset[node]
-        guard offset >= 0 else { return nil }
+        guard plan.valueOffset[node] >= 0 else { return nil }
+        // A bound input's offset may be negative: its memory is the caller's.
+        let offset = valueOffset(node)
         let shape = plan.graph.shape(of: node)
         return Tensor(uncheckedShape: shape, scalars: Array(arena.region(offset, shape.count)))
     }
