@@ -7,8 +7,11 @@ public struct ClassificationData: Sendable {
     public let x: [Double]
     /// Class indices `0..<classes`, one per row.
     public let labels: [Double]
+    /// The number of rows.
     public let samples: Int
+    /// Features per row.
     public let features: Int
+    /// The number of classes.
     public let classes: Int
 }
 
@@ -17,12 +20,12 @@ extension Workloads {
     /// points each, in shuffled order, from the workloads' generator.
     ///
     /// Point i of arm c lies at radius `r = 0.1 + 0.9 · i / samplesPerClass`
-    /// and angle `2πc / classes + 4r + noise · (2u − 1)` (u = `unit()`): the
-    /// arms wind about two thirds of a turn, and with the default noise
-    /// they stay apart, so the set is separable — by a curved boundary, not
-    /// a straight one (a linear model gets about 40–60% of it right, an MLP
-    /// all of it). The rows are then shuffled (Fisher–Yates, `draw` from
-    /// the same generator), so minibatches taken in order mix the classes.
+    /// and angle `2πc / classes + 4r + noise · (2u − 1)` (u = `unit()`): each
+    /// arm winds a little over half a turn, and with the default noise the
+    /// arms stay apart, so the set is separable — by curved boundaries, not
+    /// straight ones. The rows are then shuffled (Fisher–Yates, with
+    /// `advance() % (i + 1)` from the same generator), so minibatches taken
+    /// in order mix the classes.
     public static func spirals(
         classes: Int = 3, samplesPerClass: Int = 512, noise: Double = 0.05, seed: UInt64 = 1
     ) -> ClassificationData {
