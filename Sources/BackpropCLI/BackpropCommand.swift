@@ -15,8 +15,8 @@ struct BackpropCommand: ParsableCommand {
             """,
         version: backpropVersion,
         subcommands: [
-            RunCommand.self, GradCommand.self, StressCommand.self, BenchCommand.self,
-            InfoCommand.self,
+            RunCommand.self, GradCommand.self, StressCommand.self, TrainCommand.self,
+            BenchCommand.self, InfoCommand.self,
         ])
 
     /// Parses the command line, runs the subcommand and exits with the

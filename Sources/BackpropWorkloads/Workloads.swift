@@ -122,9 +122,12 @@ public enum Workloads {
     }
 
     /// Generates S4's data: true weights `w*_k = sin(k + 1)`, rows
-    /// `2·unit() − 1`, label 1 when `w*·x + (unit() − 0.5) > 0`.
-    public static func logisticData(samples: Int = 65_536, features: Int = 256) -> LogisticData {
-        var g = WorkloadGenerator(seed: 11)
+    /// `2·unit() − 1`, label 1 when `w*·x + (unit() − 0.5) > 0`. S4 is
+    /// seed 11; other seeds give other draws of the same distribution.
+    public static func logisticData(samples: Int = 65_536, features: Int = 256, seed: UInt64 = 11)
+        -> LogisticData
+    {
+        var g = WorkloadGenerator(seed: seed)
         let truth = (0..<features).map { Foundation.sin(Double($0 + 1)) }
         var x = [Double](repeating: 0, count: samples * features)
         var y = [Double](repeating: 0, count: samples)

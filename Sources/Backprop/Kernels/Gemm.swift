@@ -148,6 +148,27 @@ enum Gemm {
         // op(A)[i][p] = a[i * rowStride + p * depthStride].
         let rowStride = transposeA ? 1 : lda
         let depthStride = transposeA ? lda : 1
+        if n == 1 {
+            // op(B) is one column: op(B)[p][0] = b[p * (transposeB ? 1 : ldb)].
+            let bStride = transposeB ? 1 : ldb
+            if T.self == Float.self {
+                matrixVector(
+                    m: m, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Float.self),
+                    rowStride: rowStride, depthStride: depthStride,
+                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Float.self), bStride: bStride,
+                    c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self), ldc: ldc,
+                    accumulate: accumulate)
+                return
+            } else if T.self == Double.self {
+                matrixVector(
+                    m: m, k: k, a: UnsafeRawPointer(a).assumingMemoryBound(to: Double.self),
+                    rowStride: rowStride, depthStride: depthStride,
+                    b: UnsafeRawPointer(b).assumingMemoryBound(to: Double.self), bStride: bStride,
+                    c: UnsafeMutableRawPointer(c).assumingMemoryBound(to: Double.self), ldc: ldc,
+                    accumulate: accumulate)
+                return
+            }
+        }
         if T.self == Float.self {
             blocked(
                 transposeB: transposeB, m: m, n: n, k: k,
@@ -188,6 +209,109 @@ enum Gemm {
                 }
                 c[i * ldc + j] = s
             }
+        }
+    }
+
+    /// A product with one column (a matrix–vector product, such as
+    /// logistic regression's `x·w` and `xᵀ·g`): rows of C in the SIMD lanes,
+    /// four vectors of rows at a time, so that no lane is padding and op(B)
+    /// is neither packed nor repeated. Each lane is one element of C summed
+    /// in ascending p with every product rounded, exactly as in
+    /// Note [Gemm determinism], so the bits equal the blocked kernel's.
+    /// When op(A) is stored transposed (`rowStride == 1`), a vector of rows
+    /// is one load; otherwise its lanes are gathered.
+    private static func matrixVector<S: GemmScalar>(
+        m: Int, k: Int, a: UnsafePointer<S>, rowStride: Int, depthStride: Int,
+        b: UnsafePointer<S>, bStride: Int, c: UnsafeMutablePointer<S>, ldc: Int, accumulate: Bool
+    ) {
+        let lanes = S.Vector.scalarCount
+        @inline(__always) func load(_ i: Int, _ count: Int) -> S.Vector {
+            var v = S.Vector()
+            if accumulate { for l in 0..<count { v[l] = c[(i + l) * ldc] } }
+            return v
+        }
+        @inline(__always) func store(_ v: S.Vector, _ i: Int, _ count: Int) {
+            for l in 0..<count { c[(i + l) * ldc] = v[l] }
+        }
+        var i = 0
+        if rowStride == 1 {
+            // Rows are contiguous at each depth (op(A) stored transposed):
+            // four vectors of rows, each one load per depth step.
+            while i + 4 * lanes <= m {
+                var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+                var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
+                var pa = UnsafeRawPointer(a + i)
+                var pb = b
+                let step = depthStride * MemoryLayout<S>.stride
+                let vector = MemoryLayout<S.Vector>.stride
+                for _ in 0..<k {
+                    let bp = pb.pointee
+                    c0 = S.multiplyAdd(c0, bp, pa.loadUnaligned(as: S.Vector.self))
+                    c1 = S.multiplyAdd(
+                        c1, bp, pa.loadUnaligned(fromByteOffset: vector, as: S.Vector.self))
+                    c2 = S.multiplyAdd(
+                        c2, bp, pa.loadUnaligned(fromByteOffset: 2 * vector, as: S.Vector.self))
+                    c3 = S.multiplyAdd(
+                        c3, bp, pa.loadUnaligned(fromByteOffset: 3 * vector, as: S.Vector.self))
+                    pa += step
+                    pb += bStride
+                }
+                store(c0, i, lanes)
+                store(c1, i + lanes, lanes)
+                store(c2, i + 2 * lanes, lanes)
+                store(c3, i + 3 * lanes, lanes)
+                i += 4 * lanes
+            }
+        } else {
+            // Rows are strided: four vectors of rows, lanes gathered from
+            // row pointers that advance one depth step at a time (16 or 32
+            // rows in flight: enough streams to keep memory busy when the
+            // rows come from a large data set).
+            while i + 4 * lanes <= m {
+                var c0 = load(i, lanes), c1 = load(i + lanes, lanes)
+                var c2 = load(i + 2 * lanes, lanes), c3 = load(i + 3 * lanes, lanes)
+                var pa = a + i * rowStride
+                var pb = b
+                let block = lanes * rowStride
+                for _ in 0..<k {
+                    let bp = pb.pointee
+                    var v0 = S.Vector(), v1 = S.Vector(), v2 = S.Vector(), v3 = S.Vector()
+                    for l in 0..<lanes {
+                        let r = l * rowStride
+                        v0[l] = pa[r]
+                        v1[l] = pa[block + r]
+                        v2[l] = pa[2 * block + r]
+                        v3[l] = pa[3 * block + r]
+                    }
+                    c0 = S.multiplyAdd(c0, bp, v0)
+                    c1 = S.multiplyAdd(c1, bp, v1)
+                    c2 = S.multiplyAdd(c2, bp, v2)
+                    c3 = S.multiplyAdd(c3, bp, v3)
+                    pa += depthStride
+                    pb += bStride
+                }
+                store(c0, i, lanes)
+                store(c1, i + lanes, lanes)
+                store(c2, i + 2 * lanes, lanes)
+                store(c3, i + 3 * lanes, lanes)
+                i += 4 * lanes
+            }
+        }
+        // The last rows, one vector at a time (rows past the end repeat the last).
+        while i < m {
+            let count = Swift.min(lanes, m - i)
+            var c0 = load(i, count)
+            var pa = a + i * rowStride
+            var pb = b
+            for _ in 0..<k {
+                var v = S.Vector()
+                for l in 0..<lanes { v[l] = pa[Swift.min(l, count - 1) * rowStride] }
+                c0 = S.multiplyAdd(c0, pb.pointee, v)
+                pa += depthStride
+                pb += bStride
+            }
+            store(c0, i, count)
+            i += count
         }
     }
 

@@ -6,13 +6,16 @@ public struct RunStatistics: Sendable, Equatable {
     public let levels: Int
     public let forwardPhases: Int
     public let backwardPhases: Int
+    /// Optimizer update phases in the plan (run by steps only).
+    public let updatePhases: Int
     public let tasks: Int
     public let serialPhases: Int
     /// Whether the run was a scalar tape (no phases).
     public let scalarTape: Bool
     /// Workers the runtime offered (1 when the plan has no parallel phase).
     public let workers: Int
-    /// Wall time of each phase, in order (forward phases first).
+    /// Wall time of each phase the run ran, in order (forward phases first;
+    /// update phases only after a step).
     public let phaseNanoseconds: [Int]
     /// Wall time of the whole run.
     public let totalNanoseconds: Int
@@ -24,13 +27,14 @@ extension Execution {
         let s = plan.statistics
         var phases: [Int] = []
         var previous = runStart
-        for p in 0..<plan.phaseCount {
+        for p in 0..<phasesRun {
             let end = phaseEnd.base[p]
             phases.append(end >= previous ? Int(end - previous) : 0)
             previous = end
         }
         return RunStatistics(
             levels: s.levels, forwardPhases: s.forwardPhases, backwardPhases: s.backwardPhases,
+            updatePhases: s.updatePhases,
             tasks: s.tasks, serialPhases: s.serialPhases, scalarTape: s.scalarTape,
             workers: workersUsed,
             phaseNanoseconds: phases,
@@ -51,13 +55,15 @@ extension Execution {
                 #"{"name":"thread_name","ph":"M","pid":1,"tid":\#(w),"args":{"name":"worker \#(w)"}}"#
             )
         }
-        for p in 0..<plan.phaseCount {
+        for p in 0..<phasesRun {
             for t in plan.phaseStart[p]..<plan.phaseStart[p + 1] {
                 let start = taskTimes.base[2 * t], end = taskTimes.base[2 * t + 1]
                 guard start >= runStart, end >= start else { continue }
                 let ts = Double(start - runStart) / 1000, dur = Double(end - start) / 1000
                 let name = jsonEscaped(taskName(t))
-                let stage = p < plan.forwardPhaseCount ? "forward" : "backward"
+                let stage =
+                    p < plan.forwardPhaseCount
+                    ? "forward" : p < plan.updatePhaseStart ? "backward" : "update"
                 events.append(
                     #"{"name":"\#(name)","cat":"\#(stage)","ph":"X","pid":1,"tid":\#(taskWorker.base[t]),"ts":\#(ts),"dur":\#(dur),"args":{"phase":\#(p),"task":\#(t),"items":\#(plan.taskStart[t + 1] - plan.taskStart[t])}}"#
                 )
@@ -81,6 +87,7 @@ extension Execution {
             case .join: return "join \(node) [\(item.lo)..<\(item.hi)]"
             case .seed: return "seed \(node)"
             case .zero: return "zero \(node)"
+            case .update: return "update \(node) [\(item.lo)..<\(item.hi)]"
             }
         }
         return "\(last - first) items from \(node)"

@@ -19,7 +19,7 @@ import Synchronization
 /// threads. One execution runs one pass at a time: a second `run` while it
 /// is running (from another thread, or from inside one of its own custom
 /// ops) throws ``ExecutionError/alreadyRunning`` instead of deadlocking.
-public final class Execution<Element: TensorElement>: @unchecked Sendable {
+public final class Execution<Element: TensorElement>: @unchecked Sendable, PassBody {
     /// The plan this execution runs.
     public let plan: Plan<Element>
     let arena: AlignedBuffer<Element>
@@ -42,6 +42,28 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     var runEnd: UInt64 = 0
     var tracedLastRun = false
     var workersUsed = 1
+    /// Phases the last run ran (all of them for a step, the update phases
+    /// left out for a run).
+    var phasesRun = 0
+
+    /// The optimizer's hyperparameters for the next step (the plan's to
+    /// begin with), and the constants of the step being run.
+    var hyperparameters: Optimizer?
+    var updateConstants = UpdateConstants<Element>()
+
+    /// Per edge (parallel to the graph's parent lists): where the parent's
+    /// value is, as an element offset from the arena's base — the plan's
+    /// offsets, except for inputs bound to the caller's memory
+    /// (``bindInput(_:toUnsafeBuffer:)``).
+    let edgeOffsets: AlignedBuffer<Int>
+    /// Inputs bound to the caller's memory: their value's offset from the
+    /// arena's base, and (cached) the edges that read them.
+    var boundOffsets: [NodeID: Int] = [:]
+    var inputEdges: [NodeID: [Int]] = [:]
+
+    /// The number of optimizer steps taken since the execution was created
+    /// or its optimizer state was last reset (Adam's t, for bias correction).
+    public internal(set) var stepCount = 0
 
     /// A deliberate bug, for testing the stress checks (`backprop stress
     /// --inject-fault`): when set, a run with more than one worker adds the
@@ -91,6 +113,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         phaseEnd = try AlignedBuffer(count: plan.phaseCount)
         taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
         taskWorker = try AlignedBuffer(count: plan.taskCount)
+        edgeOffsets = try AlignedBuffer(count: plan.parentValueOffsets.count)
+        edgeOffsets.region(0, plan.parentValueOffsets.count).baseAddress?.update(
+            from: plan.parentValueOffsets.pointer, count: plan.parentValueOffsets.count)
         for leaf in plan.leaves {
             if let value = plan.graph.value(of: leaf) {
                 store(value.scalars, at: plan.valueOffset[leaf])
@@ -98,6 +123,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         }
         let n = plan.graph.shape(of: plan.graph.output).count
         arena.region(plan.cotangentOffset, n).update(repeating: 1)
+        hyperparameters = plan.options.optimizer
     }
 
     /// What this execution placed where: the NUMA system, whether libnuma
@@ -119,6 +145,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Double)
     public func setInput(_ name: String, _ value: Tensor<Element>) throws {
         let node = try plan.graph.feedableNode(named: name, shape: value.shape)
+        unbind(node)
         store(value.scalars, at: plan.valueOffset[node])
     }
 
@@ -143,6 +170,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func run(on runtime: Runtime = .shared) throws {
+        try pass(on: runtime, updating: false)
+    }
+
+    /// Runs the plan's phases: all of them when `updating` (a training
+    /// step), else those before the update phases (Note [Optimizer phases]).
+    func pass(on runtime: Runtime, updating: Bool) throws {
         guard
             running.compareExchange(
                 expected: false, desired: true, ordering: .acquiringAndReleasing
@@ -155,34 +188,44 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         tracedLastRun = isTracing
         workersUsed = plan.isParallel ? runtime.threads : 1
         defer { runEnd = DispatchTime.now().uptimeNanoseconds }
-        if let tape = plan.tape {
-            runTape(tape)
+        if updating { prepareUpdate() }
+        if let tape = plan.tape { runTape(tape) }
+        let phases = updating ? plan.phaseCount : plan.updatePhaseStart
+        phasesRun = phases
+        guard phases > 0 else {
+            if updating { stepCount += 1 }
             return
         }
         skipFrom.store(Int.max, ordering: .relaxed)
         failure.withLock { $0 = nil }
-        let tracing = isTracing
-        let times = taskTimes.base, workers = taskWorker.base, ends = phaseEnd.base
         runtime.run(
-            pass, phaseStart: plan.phaseStart, phases: plan.phaseCount, parallel: plan.isParallel,
-            task: { t, worker in
-                if tracing {
-                    times[2 * t] = DispatchTime.now().uptimeNanoseconds
-                    runTask(t)
-                    times[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
-                    workers[t] = Int32(worker)
-                } else {
-                    runTask(t)
-                }
-            },
-            phaseEnded: { p in ends[p] = DispatchTime.now().uptimeNanoseconds })
+            pass, phaseStart: plan.phaseStart, phases: phases, parallel: plan.isParallel,
+            body: self)
         if let (_, error) = failure.withLock({ $0 }) { throw error }
+        if updating { stepCount += 1 }
+    }
+
+    /// Runs task `t` for the pass, timing it when tracing (``PassBody``).
+    func runTask(_ t: Int, worker: Int) {
+        if tracedLastRun {
+            taskTimes.base[2 * t] = DispatchTime.now().uptimeNanoseconds
+            runTask(t)
+            taskTimes.base[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
+            taskWorker.base[t] = Int32(worker)
+        } else {
+            runTask(t)
+        }
+    }
+
+    /// Records when phase `phase` ended (``PassBody``).
+    func phaseDidEnd(_ phase: Int) {
+        phaseEnd.base[phase] = DispatchTime.now().uptimeNanoseconds
     }
 
     private func runTape(_ tape: ScalarTape) {
         let v = arena.base
         tape.forward(v)
-        guard plan.options.gradients else { return }
+        guard plan.options.computesGradients else { return }
         let g = v + tape.count
         g.update(repeating: 0, count: tape.count)
         g[tape.output] = v[plan.cotangentOffset]
@@ -221,7 +264,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
         let p = plan
         let aux = p.auxOffset[j]
         return KernelIO(
-            values: arena.base, parentOffsets: p.parentValueOffsets.pointer + p.parentStart[j],
+            values: arena.base, parentOffsets: UnsafePointer(edgeOffsets.base) + p.parentStart[j],
             parentCount: p.parentStart[j + 1] - p.parentStart[j], outOffset: p.valueOffset[j],
             aux: aux >= 0 ? arena.base + aux : nil)
     }
@@ -295,6 +338,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
         case .zero:
             (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
+        case .update:
+            OptimizerKernels.update(
+                updateConstants, w: base + item.dest,
+                g: UnsafePointer(base + p.gradientOffset[j]), state: base + p.stateOffset[j], range)
         }
     }
 
@@ -308,20 +355,21 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func value(of node: NodeID) -> Tensor<Element>? {
-        let offset = plan.valueOffset[node]
-        guard offset >= 0 else { return nil }
+        guard plan.valueOffset[node] >= 0 else { return nil }
+        // A bound input's offset may be negative: its memory is the caller's.
+        let offset = valueOffset(node)
         let shape = plan.graph.shape(of: node)
         return Tensor(uncheckedShape: shape, scalars: Array(arena.region(offset, shape.count)))
     }
 
     /// The gradient of the output with respect to an input or parameter
     /// after the last run (zeros for an input the output does not depend on);
-    /// `nil` for other names.
+    /// `nil` for other names, and for inputs in a training plan (which
+    /// differentiates with respect to parameters only).
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func gradient(of name: String) -> Tensor<Element>? {
-        guard let node = plan.graph.node(named: name), plan.graph.op(of: node).isDifferentiableLeaf
-        else { return nil }
+        guard let node = plan.graph.node(named: name), isDifferentiated(node) else { return nil }
         let shape = plan.graph.shape(of: node)
         let offset = plan.gradientOffset[node]
         guard offset >= 0 else { return .zeros(shape) }
@@ -335,6 +383,15 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable {
             result[plan.graph.name(of: i)] = gradient(of: plan.graph.name(of: i))
         }
         return result
+    }
+
+    /// Whether the plan differentiates with respect to `node`.
+    func isDifferentiated(_ node: NodeID) -> Bool {
+        switch plan.graph.op(of: node) {
+        case .parameter: true
+        case .input: plan.options.optimizer == nil
+        default: false
+        }
     }
 
     /// Reads a gradient in place, without copying (allocation-free).

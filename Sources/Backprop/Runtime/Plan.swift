@@ -23,12 +23,26 @@ public struct PlanOptions: Sendable, Equatable {
     /// Whether a graph of scalar nodes lowers to a flat tape run on the
     /// calling thread (see `// Note [Scalar tape]`).
     public var scalarTape: Bool
+    /// The optimizer that ``Execution/step(on:)`` applies after the
+    /// backward pass, or `nil` for a plan that only computes values and
+    /// gradients.
+    ///
+    /// A training plan appends update phases to the backward pass
+    /// (`// Note [Optimizer phases]`) and keeps the optimizer's state in
+    /// the arena. It differentiates with respect to parameters only: inputs
+    /// are data, and get no gradient (``Execution/gradient(of:)`` returns
+    /// `nil` for them). An optimizer implies ``gradients``. Its
+    /// hyperparameters are the starting values of every execution's;
+    /// executions may change them between steps without recompiling.
+    public var optimizer: Optimizer?
 
     /// Creates plan options.
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
-        maxChunksPerNode: Int = 64, useBLAS: Bool = true, scalarTape: Bool = true
+        maxChunksPerNode: Int = 64, useBLAS: Bool = true, scalarTape: Bool = true,
+        optimizer: Optimizer? = nil
     ) {
+        self.optimizer = optimizer
         self.useBLAS = useBLAS
         self.scalarTape = scalarTape
         self.gradients = gradients
@@ -36,6 +50,9 @@ public struct PlanOptions: Sendable, Equatable {
         self.inlineThreshold = Swift.max(0, inlineThreshold)
         self.maxChunksPerNode = Swift.max(1, maxChunksPerNode)
     }
+
+    /// Whether the plan has a backward pass: asked for, or implied by an optimizer.
+    var computesGradients: Bool { gradients || optimizer != nil }
 }
 
 /// One unit of scheduled work: a range of one node's forward or VJP work
@@ -59,6 +76,10 @@ struct WorkItem: Sendable {
         case seed
         /// dest[lo..<hi] = 0 (a gradient that receives no contribution).
         case zero
+        /// Elements `lo..<hi` of parameter `node` (its value at `dest`)
+        /// updated by the optimizer from its gradient and state
+        /// (Note [Optimizer phases]).
+        case update
     }
     var kind: Kind
     var node: Int32
@@ -121,6 +142,14 @@ public final class Plan<Element: TensorElement>: Sendable {
     var taskCount: Int { taskStart.count - 1 }
     /// Phases before this index are forward phases.
     let forwardPhaseCount: Int
+    /// Phases from this index on are update phases (the optimizer's, run
+    /// by ``Execution/step(on:)`` only); `phaseCount` without an optimizer.
+    let updatePhaseStart: Int
+    /// Per node: the optimizer state's offset (-1: none). `stateCount`
+    /// elements per parameter element, interleaved.
+    let stateOffset: FrozenArray<Int>
+    /// The parameter nodes, in id order (every one has a value slot).
+    let parameters: [NodeID]
     /// Whether any phase has more than one task (else a pass runs inline).
     let isParallel: Bool
     /// Leaves with a value slot (inputs, parameters, constants in use).
@@ -163,6 +192,9 @@ public final class Plan<Element: TensorElement>: Sendable {
         phaseStart = FrozenArray(builder.phaseStart)
         phaseCount = builder.phaseStart.count - 1
         forwardPhaseCount = builder.forwardPhaseCount
+        updatePhaseStart = builder.updatePhaseStart
+        stateOffset = FrozenArray(builder.stateOffset)
+        parameters = builder.parameters
         isParallel = zip(builder.phaseStart, builder.phaseStart.dropFirst()).contains {
             $1 - $0 > 1
         }
@@ -201,6 +233,8 @@ public struct PlanStatistics: Sendable, Equatable {
     public var levels = 0
     /// Phases (separated by joins), forward and backward.
     public var forwardPhases = 0, backwardPhases = 0
+    /// Phases of optimizer updates after the backward pass (0 without an optimizer).
+    public var updatePhases = 0
     /// Phases run by one worker (serial segments and inline levels).
     public var serialPhases = 0
     /// Blocks (a level's items, or its joins) appended to serial phases.

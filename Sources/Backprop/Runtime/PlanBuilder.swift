@@ -32,6 +32,9 @@ struct PlanBuilder<T: TensorElement> {
     var taskStart: [Int] = [0]
     var phaseStart: [Int] = [0]
     var forwardPhaseCount = 0
+    var updatePhaseStart = 0
+    var stateOffset: [Int] = []
+    var parameters: [NodeID] = []
     var leaves: [NodeID] = []
     var tape: ScalarTape?
     var statistics = PlanStatistics()
@@ -51,6 +54,7 @@ struct PlanBuilder<T: TensorElement> {
     private var valueBuffer: [Int] = []
     private var gradientBuffer: [Int] = []
     private var auxBuffer: [Int] = []
+    private var stateBuffer: [Int] = []
     /// Per item, the timeline position it runs at.
     private var itemTime: [Int] = []
     private var time = 0
@@ -80,6 +84,9 @@ struct PlanBuilder<T: TensorElement> {
     }
 
     mutating func build() {
+        parameters = (0..<graph.count).filter {
+            if case .parameter = graph.op(of: $0) { true } else { false }
+        }
         if options.scalarTape && lowerToTape() { return }
         let n = graph.count
         let table = graph.table
@@ -91,11 +98,12 @@ struct PlanBuilder<T: TensorElement> {
                     output: graph.shape(of: i))
                 : .leaf
         }
-        // Which nodes need a gradient: on a path from an input or parameter.
+        // Which nodes need a gradient: on a path from an input or parameter
+        // (from a parameter only, in a training plan: inputs are data).
         var requiresGradient = [Bool](repeating: false, count: n)
-        if options.gradients {
+        if options.computesGradients {
             for i in graph.topologicalOrder where cone[i] {
-                if graph.op(of: i).isDifferentiableLeaf {
+                if isDifferentiated(i) {
                     requiresGradient[i] = true
                 } else {
                     for (k, p) in graph.parents(of: i).enumerated()
@@ -110,6 +118,7 @@ struct PlanBuilder<T: TensorElement> {
         valueBuffer = [Int](repeating: -1, count: n)
         gradientBuffer = [Int](repeating: -1, count: n)
         auxBuffer = [Int](repeating: -1, count: n)
+        stateBuffer = [Int](repeating: -1, count: n)
         for i in 0..<n {
             let op = graph.op(of: i)
             let count = graph.shape(of: i).count
@@ -210,11 +219,12 @@ struct PlanBuilder<T: TensorElement> {
         }
         closeSerial()
         forwardPhaseCount = phaseStart.count - 1
+        updatePhaseStart = forwardPhaseCount
 
         // Backward.
         edgeDest = [Int](repeating: -1, count: table.parentList.count)
         edgeAccumulate = [Bool](repeating: false, count: table.parentList.count)
-        if options.gradients && requiresGradient[graph.output] {
+        if options.computesGradients && requiresGradient[graph.output] {
             var received = [Bool](repeating: false, count: n)
             received[graph.output] = true
             var levelPlans:
@@ -364,6 +374,8 @@ struct PlanBuilder<T: TensorElement> {
                 }
             }
             closeSerial()
+            updatePhaseStart = phaseStart.count - 1
+            if let optimizer = options.optimizer { scheduleUpdates(optimizer) }
             // Join sources in item order.
             for k in items.indices where items[k].kind == .join {
                 let sources = pendingSources[Int(items[k].sourceStart)]
@@ -410,6 +422,10 @@ struct PlanBuilder<T: TensorElement> {
                 touch(cotangentBuffer, t)
             case .zero:
                 touch(item.dest, t)
+            case .update:
+                touch(item.dest, t)
+                touch(gradientBuffer[j], t)
+                touch(stateBuffer[j], t)
             }
         }
 
@@ -420,6 +436,7 @@ struct PlanBuilder<T: TensorElement> {
         valueOffset = valueBuffer.map(at)
         gradientOffset = gradientBuffer.map(at)
         auxOffset = auxBuffer.map(at)
+        stateOffset = stateBuffer.map(at)
         parentValueOffsets = table.parentList.map { valueOffset[$0] }
         edgeDest = edgeDest.map(at)
         cotangentOffset = offset[cotangentBuffer]
@@ -427,9 +444,66 @@ struct PlanBuilder<T: TensorElement> {
         joinSources = joinSources.map(at)
 
         statistics.forwardPhases = forwardPhaseCount
-        statistics.backwardPhases = phaseStart.count - 1 - forwardPhaseCount
+        statistics.backwardPhases = updatePhaseStart - forwardPhaseCount
+        statistics.updatePhases = phaseStart.count - 1 - updatePhaseStart
         statistics.tasks = taskStart.count - 1
         statistics.items = items.count
+    }
+
+    /// Whether node `i` is a leaf the plan differentiates with respect to:
+    /// inputs and parameters, or parameters only in a training plan.
+    private func isDifferentiated(_ i: NodeID) -> Bool {
+        switch graph.op(of: i) {
+        case .parameter: true
+        case .input: options.optimizer == nil
+        default: false
+        }
+    }
+
+    // Note [Optimizer phases]
+    // A training plan (PlanOptions.optimizer) ends with update phases: after
+    // the last backward phase — so after every join, when each parameter's
+    // gradient is complete — each parameter with a gradient is split into
+    // chunks of elements by the same cost model as every other node (a few
+    // element-operations per element for SGD, ~16 for Adam), and the chunks
+    // of all parameters form one block: a parallel phase when the block is
+    // worth the hand-off, else one serial phase. A chunk updates its
+    // elements in place from the parameter's value, its gradient and the
+    // optimizer's state for those elements (OptimizerKernels.swift).
+    //
+    // - State (SGD's velocity, Adam's m and v) is one permanent arena buffer
+    //   per parameter, interleaved per element, so a chunk's state is one
+    //   contiguous range that only that chunk touches; NUMA placement puts
+    //   it on the chunk's node (Note [Arena placement]). Parameters stay
+    //   interleaved: every node's workers read them in the next forward.
+    // - Determinism: every element's update reads only that element's value,
+    //   gradient and state and the step's constants, which the caller
+    //   computes once per step (Adam's bias corrections included). Chunk
+    //   boundaries only decide who computes an element, never how, so the
+    //   weights are bitwise identical for any thread count (the gradients
+    //   already are: Note [Determinism]).
+    // - The update phases come last and `run` stops before them: a run
+    //   computes values and gradients and leaves the parameters alone;
+    //   `step` runs all phases in one pass (one launch of the workers).
+    // - Scalar tapes (Note [Scalar tape]) run on the calling thread; their
+    //   plan holds just the update phase, run after the tape.
+    private mutating func scheduleUpdates(_ optimizer: Optimizer) {
+        var block: [WorkItem] = []
+        var costs: [Int] = []
+        for p in parameters where gradientBuffer[p] >= 0 {
+            let count = graph.shape(of: p).count
+            stateBuffer[p] = newBuffer(count * optimizer.stateCount, .partial, permanent: true)
+            for r in chunks(units: count, cost: optimizer.unitCost) {
+                block.append(
+                    WorkItem(
+                        kind: .update, node: Int32(p), slot: 0, accumulate: false,
+                        lo: r.lowerBound, hi: r.upperBound, dest: valueBuffer[p], sourceStart: 0,
+                        sourceCount: 0))
+                costs.append(saturatingProduct(r.count, optimizer.unitCost))
+            }
+        }
+        schedule(block, costs)
+        closeSerial()
     }
 
     /// Lowers an all-scalar graph to a tape (Note [Scalar tape]): positions
@@ -450,7 +524,7 @@ struct PlanBuilder<T: TensorElement> {
         tape = lowered
         let count = lowered.count
         valueOffset = positions
-        gradientOffset = positions.map { $0 >= 0 && options.gradients ? count + $0 : -1 }
+        gradientOffset = positions.map { $0 >= 0 && options.computesGradients ? count + $0 : -1 }
         auxOffset = [Int](repeating: -1, count: n)
         parentValueOffsets = graph.table.parentList.map { positions[$0] }
         edgeDest = [Int](repeating: -1, count: graph.table.parentList.count)
@@ -458,6 +532,27 @@ struct PlanBuilder<T: TensorElement> {
         cotangentOffset = 2 * count
         arenaCount = 2 * count + 1
         leaves = (0..<n).filter { positions[$0] >= 0 && graph.op(of: $0).isLeaf }
+        // A training tape: one serial update phase, run after the tape
+        // (Note [Optimizer phases]); the state follows the cotangent.
+        stateOffset = [Int](repeating: -1, count: n)
+        if let optimizer = options.optimizer {
+            for p in parameters where graph.outputDepends(on: p) {
+                stateOffset[p] = arenaCount
+                arenaCount += optimizer.stateCount
+                items.append(
+                    WorkItem(
+                        kind: .update, node: Int32(p), slot: 0, accumulate: false, lo: 0, hi: 1,
+                        dest: positions[p], sourceStart: 0, sourceCount: 0))
+            }
+            if !items.isEmpty {
+                taskStart.append(items.count)
+                phaseStart.append(1)
+                statistics.serialPhases = 1
+                statistics.updatePhases = 1
+                statistics.tasks = 1
+                statistics.items = items.count
+            }
+        }
         statistics.scalarTape = true
         statistics.levels = graph.levelCount - 1
         statistics.arenaElements = arenaCount
@@ -608,6 +703,7 @@ struct PlanBuilder<T: TensorElement> {
             switch item.kind {
             case .reduceCombine: valueBuffer[Int(item.node)]
             case .customVJP: -1
+            case .update: stateBuffer[Int(item.node)]
             default: item.dest
             }
         }

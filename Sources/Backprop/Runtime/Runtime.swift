@@ -89,7 +89,8 @@ public final class Runtime: Sendable {
     /// any worker, phases one after another.
     ///
     /// Note [Level barrier]
-    /// Workers are launched once per pass: one `concurrentPerform` whose
+    /// Workers are launched once per pass: one `dispatch_apply_f` (what
+    /// `concurrentPerform` calls; Note [Allocation-free launch]) whose
     /// iterations are long-lived workers walking all phases. Within a phase
     /// they claim tasks from a shared counter; whoever completes the last
     /// task publishes the next phase. Waiting workers spin briefly (a
@@ -100,36 +101,22 @@ public final class Runtime: Sendable {
     /// with whichever workers turned up.
     func run(
         _ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool,
-        task: (_ task: Int, _ worker: Int) -> Void, phaseEnded: (Int) -> Void
+        body: some PassBody
     ) {
         guard phases > 0 else { return }
         pass.reset()
         if !parallel || threads == 1 {
             for p in 0..<phases {
-                for t in phaseStart[p]..<phaseStart[p + 1] { task(t, 0) }
-                phaseEnded(p)
+                for t in phaseStart[p]..<phaseStart[p + 1] { body.runTask(t, worker: 0) }
+                body.phaseDidEnd(p)
             }
             return
         }
-        withoutActuallyEscaping(task) { task in
-            withoutActuallyEscaping(phaseEnded) { phaseEnded in
-                // The closures write only the disjoint regions the plan assigns
-                // to each task (and each phase), and the pass ends before they return.
-                let shared = UncheckedSendable((task, phaseEnded))
-                let numa = self.numa
-                DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                    // A worker's node, from the CPU it runs on now (Note [NUMA placement]).
-                    let home =
-                        pass.nodeIDs.count > 1
-                        ? pass.home(
-                            node: numa.currentCPU().flatMap(numa.node(ofCPU:)), worker: worker)
-                        : 0
-                    pass.work(
-                        worker: worker, home: home, phaseStart: phaseStart.pointer,
-                        phases: phases, task: shared.value.0, phaseEnded: shared.value.1)
-                }
-            }
-        }
+        // The body writes only the disjoint regions the plan assigns to each
+        // task (and each phase), and the pass ends before the launch returns.
+        ParallelLaunch(
+            pass: pass, body: body, phaseStart: phaseStart.pointer, phases: phases, numa: numa
+        ).run(workers: threads)
     }
 }
 

@@ -29,7 +29,15 @@ public struct Shape: Hashable, Sendable, ExpressibleByArrayLiteral, CustomString
     public var rank: Int { dimensions.count }
 
     /// The number of elements: the product of the dimensions (1 for a scalar).
-    public var count: Int { dimensions.reduce(1, *) }
+    ///
+    /// A plain loop, not `reduce(1, *)`: unoptimised builds call the generic
+    /// `reduce` with a heap-allocated closure context, and executions ask
+    /// for counts on paths that must not allocate.
+    public var count: Int {
+        var product = 1
+        for axis in dimensions.indices { product *= dimensions[axis] }
+        return product
+    }
 
     /// Whether this is the shape of a scalar.
     public var isScalar: Bool { dimensions.isEmpty }
