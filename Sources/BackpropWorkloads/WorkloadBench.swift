@@ -94,15 +94,15 @@ public struct WorkloadBench: Sendable {
             }
             m.eagerNanosecondsPerNode = eager.sorted()[eager.count / 2] / Double(n)
         case .s2:
-            let graph = try Workloads.mlp()
-            let plan = Plan(graph)
+            // A training plan: forward, backward and the SGD update in one
+            // pass of the workers (Note [Optimizer phases]).
+            let plan = Plan(
+                try Workloads.mlp(), options: PlanOptions(optimizer: .sgd(learningRate: 0.01)))
             let execution = try Execution(plan: plan, runtime: runtime)
-            var step = SGDStep(
-                execution: execution, names: ["W1", "b1", "W2", "b2", "W3", "b3"], rate: 0.01)
-            m.times = try time { try step.run(on: runtime) }
+            m.times = try time { try execution.step(on: runtime) }
             m.flops = Workloads.mlpFlopsPerStep
             m.blas = plan.usesBLAS
-            m.check = [("loss", Double(execution.output.scalar!))]
+            m.check = [("loss", Double(execution.scalarOutput ?? .nan))]
         case .s3:
             let length = quick ? 4096 : 16_384
             let execution = try Execution(
@@ -113,25 +113,21 @@ public struct WorkloadBench: Sendable {
         case .s4:
             let data = Workloads.logisticData()
             let batch = 64, d = data.features
-            let plan = Plan(try Workloads.logisticLoss(batch: batch, features: d))
+            let plan = Plan(
+                try Workloads.logisticLoss(batch: batch, features: d),
+                options: PlanOptions(optimizer: .sgd(learningRate: 0.1)))
             m.blas = plan.usesBLAS
             var finalLoss = 0.0
             m.times = try time {
+                // A fresh execution per epoch: w starts at 0 every time.
                 let execution = try Execution(plan: plan, runtime: runtime)
-                var step = SGDStep(execution: execution, names: ["w"], rate: 0.1)
                 for b in 0..<(data.samples / batch) {
-                    let rows = (b * batch)..<((b + 1) * batch)
                     try execution.setInput(
-                        "x",
-                        Tensor(
-                            shape: [batch, d],
-                            scalars: Array(data.x[(rows.lowerBound * d)..<(rows.upperBound * d)])))
-                    try execution.setInput(
-                        "y", Tensor(shape: [batch, 1], scalars: Array(data.y[rows])))
-                    try step.run(on: runtime)
+                        "x", from: data.x[(b * batch * d)..<((b + 1) * batch * d)])
+                    try execution.setInput("y", from: data.y[(b * batch)..<((b + 1) * batch)])
+                    try execution.step(on: runtime)
                 }
-                finalLoss = Self.logLoss(
-                    data, weights: execution.value(of: plan.graph.node(named: "w")!)!.scalars)
+                finalLoss = Self.logLoss(data, weights: execution.parameter("w")!.scalars)
             }
             m.check = [("final_loss", finalLoss)]
         case .chain, .wavefront, .randomLevels:
@@ -170,26 +166,5 @@ public struct WorkloadBench: Sendable {
                 Swift.max(z, 0) - data.y[i] * z + Foundation.log1p(Foundation.exp(-Swift.abs(z)))
         }
         return total / Double(data.samples)
-    }
-}
-
-/// A plain SGD step outside the runtime: run, then θ ← θ − η·∇θ for each
-/// named parameter, written back with `setInput`.
-struct SGDStep<T: TensorElement> {
-    let execution: Execution<T>
-    let names: [String]
-    let rate: T
-
-    mutating func run(on runtime: Runtime) throws {
-        try execution.run(on: runtime)
-        let graph = execution.plan.graph
-        for name in names {
-            let node = graph.node(named: name)!
-            let value = execution.value(of: node)!
-            let updated = execution.withGradient(of: name) { g in
-                zip(value.scalars, g).map { $0 - rate * $1 }
-            }!
-            try execution.setInput(name, Tensor(shape: value.shape, scalars: updated))
-        }
     }
 }
