@@ -78,15 +78,7 @@ public struct WorkloadBench: Sendable {
             let execution = try Execution(plan: Plan(graph), runtime: runtime)
             m.times = try time { try execution.run(on: runtime) }
             m.nodes = n
-            m.check = [
-                ("omega", Double(execution.output.scalar!)),
-                (
-                    "grad_sum",
-                    graph.inputs.reduce(0) {
-                        $0 + execution.gradient(of: graph.name(of: $1))!.scalar!
-                    }
-                ),
-            ]
+            m.check = [("omega", Double(execution.output.scalar!))] + Self.gradientChecks(execution)
             let eager = try time(Swift.min(repetitions, 3)) {
                 let e = try Execution(
                     plan: Plan(try Workloads.scalarDAG(nodes: n)), runtime: runtime)
@@ -99,17 +91,24 @@ public struct WorkloadBench: Sendable {
             let plan = Plan(
                 try Workloads.mlp(), options: PlanOptions(optimizer: .sgd(learningRate: 0.01)))
             let execution = try Execution(plan: plan, runtime: runtime)
-            m.times = try time { try execution.step(on: runtime) }
+            var firstLoss: Float?
+            m.times = try time {
+                try execution.step(on: runtime)
+                if firstLoss == nil { firstLoss = execution.scalarOutput }
+            }
             m.flops = Workloads.mlpFlopsPerStep
             m.blas = plan.usesBLAS
-            m.check = [("loss", Double(execution.scalarOutput ?? .nan))]
+            // The loss at the initial weights (the first step's), as the peers report it.
+            m.check = [("loss", Double(firstLoss ?? .nan))]
         case .s3:
             let length = quick ? 4096 : 16_384
             let execution = try Execution(
                 plan: Plan(try Workloads.wideDAG(length: length)), runtime: runtime)
             m.times = try time { try execution.run(on: runtime) }
             m.bytes = Workloads.wideDAGBytes(length: length)
-            m.check = [("omega", Double(execution.output.scalar!))]
+            m.check =
+                [("omega", Double(execution.output.scalar!))]
+                + Self.gradientChecks(execution).filter { $0.name == "grad_sum" }
         case .s4:
             let data = Workloads.logisticData()
             let batch = 64, d = data.features
@@ -151,9 +150,27 @@ public struct WorkloadBench: Sendable {
             let execution = try Execution(plan: Plan(graph), runtime: runtime)
             m.times = try time { try execution.run(on: runtime) }
             m.nodes = graph.count
-            m.check = [("output", Double(execution.output.scalar!))]
+            m.check =
+                [("omega", Double(execution.output.scalar!))]
+                + Self.gradientChecks(execution).filter { $0.name == "grad_sum" }
         }
         return m
+    }
+
+    /// The sum of all input gradients (`grad_sum`) and the first three
+    /// inputs' gradients (`grad_0`…; scalar inputs), in input order.
+    static func gradientChecks<T: TensorElement>(_ execution: Execution<T>) -> [(
+        name: String, value: Double
+    )] {
+        let graph = execution.plan.graph
+        var sum = 0.0
+        var firsts: [(name: String, value: Double)] = []
+        for (k, node) in graph.inputs.enumerated() {
+            guard let g = execution.gradient(of: graph.name(of: node)) else { continue }
+            sum += g.scalars.reduce(0.0) { $0 + Double($1) }
+            if k < 3, g.count == 1 { firsts.append(("grad_\(k)", Double(g.scalars[0]))) }
+        }
+        return [("grad_sum", sum)] + firsts
     }
 
     /// One warm-up call, then the wall time of each of `count` calls.
