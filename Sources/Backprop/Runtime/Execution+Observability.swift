@@ -60,12 +60,12 @@ extension Execution {
                 let start = taskTimes.base[2 * t], end = taskTimes.base[2 * t + 1]
                 guard start >= runStart, end >= start else { continue }
                 let ts = Double(start - runStart) / 1000, dur = Double(end - start) / 1000
-                let name = jsonEscaped(taskName(t))
+                let name = JSONString.quoted(taskName(t))
                 let stage =
                     p < plan.forwardPhaseCount
                     ? "forward" : p < plan.updatePhaseStart ? "backward" : "update"
                 events.append(
-                    #"{"name":"\#(name)","cat":"\#(stage)","ph":"X","pid":1,"tid":\#(taskWorker.base[t]),"ts":\#(ts),"dur":\#(dur),"args":{"phase":\#(p),"task":\#(t),"items":\#(plan.taskStart[t + 1] - plan.taskStart[t])}}"#
+                    #"{"name":\#(name),"cat":"\#(stage)","ph":"X","pid":1,"tid":\#(taskWorker.base[t]),"ts":\#(ts),"dur":\#(dur),"args":{"phase":\#(p),"task":\#(t),"items":\#(plan.taskStart[t + 1] - plan.taskStart[t])}}"#
                 )
             }
         }
@@ -91,18 +91,5 @@ extension Execution {
             }
         }
         return "\(last - first) items from \(node)"
-    }
-
-    private func jsonEscaped(_ s: String) -> String {
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _ where c.value < 0x20: out += String(format: "\\u%04x", c.value)
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
     }
 }
