@@ -43,10 +43,13 @@ struct ParallelLaunch: @unchecked Sendable {
     /// The body of one worker: finds its node and works the pass's phases.
     func work(worker: Int) {
         // A worker's node, from the CPU it runs on now (Note [NUMA placement]).
-        let home =
-            pass.nodeIDs.count > 1
-            ? pass.home(node: numa.currentCPU().flatMap(numa.node(ofCPU:)), worker: worker)
-            : 0
+        // (No closures here: a partially applied existential method allocates.)
+        var home = 0
+        if pass.nodeIDs.count > 1 {
+            var node: Int?
+            if let cpu = numa.currentCPU() { node = numa.node(ofCPU: cpu) }
+            home = pass.home(node: node, worker: worker)
+        }
         // The body's concrete type, once per worker: through the existential
         // every task would run the unspecialised generic kernels (witness
         // calls per element: S3 at 2 threads ran 5× the work of 1 thread).

@@ -168,13 +168,16 @@ final class PassState: Sendable {
     /// is one of them, else a spread of workers over the nodes.
     func home(node: Int?, worker: Int) -> Int {
         guard nodeIDs.count > 1 else { return 0 }
-        if let node, let index = nodeIDs.firstIndex(of: node) { return index }
+        if let node {
+            for k in 0..<nodeIDs.count where nodeIDs[k] == node { return k }
+        }
         return worker % nodeIDs.count
     }
 
     func reset() {
         claim.store(0, ordering: .relaxed)
-        for other in otherClaims { other.value.store(0, ordering: .relaxed) }
+        // By index: a for-in over the array allocates an iterator in debug builds.
+        for k in 0..<otherClaims.count { otherClaims[k].value.store(0, ordering: .relaxed) }
         done.store(0, ordering: .relaxed)
         phase.store(0, ordering: .sequentiallyConsistent)
     }
@@ -240,7 +243,7 @@ final class PassState: Sendable {
         let next = UInt64(p + 1) << 32
         done.store(next, ordering: .relaxed)
         claim.store(next, ordering: .relaxed)
-        for other in otherClaims { other.value.store(next, ordering: .relaxed) }
+        for k in 0..<otherClaims.count { otherClaims[k].value.store(next, ordering: .relaxed) }
         phase.store(p + 1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             condition.lock()
