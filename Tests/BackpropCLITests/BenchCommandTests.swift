@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// `backprop bench`, as a process: JSON Lines with the documented keys and
+/// the workloads' check values; bad input is status 2.
+@Suite struct BenchCommandTests {
+    @Test func jsonLinesPerWorkloadAndThreadCount() throws {
+        let r = try CLI.run(
+            "bench", "wavefront", "S1", "--quick", "--repetitions", "2", "--threads", "1,2",
+            "--json")
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(r)")
+        var seen: [(String, Int)] = []
+        for line in lines {
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let workload = try #require(object["workload"] as? String)
+            let threads = try #require(object["threads"] as? Int)
+            seen.append((workload, threads))
+            let median = try #require(object["median_ms"] as? Double)
+            let low = try #require(object["min_ms"] as? Double)
+            let high = try #require(object["max_ms"] as? Double)
+            #expect(low <= median && median <= high)
+            #expect((object["ns_per_node"] as? Double ?? 0) > 0)
+            let check = try #require(object["check"] as? [String: Double])
+            if workload == "S1" {
+                // The workload notes' reference values for N = 10^4.
+                #expect(abs(check["omega"]! - -5.1645323464801249) < 1e-12)
+                #expect(abs(check["grad_sum"]! - 40.120774106251524) < 1e-12)
+                #expect(object["eager_ns_per_node"] is Double)
+            } else {
+                #expect(check["omega"] == 0.015625)
+            }
+        }
+        #expect(seen.map(\.0) == ["wavefront", "wavefront", "S1", "S1"])
+        #expect(seen.map(\.1) == [1, 2, 1, 2])
+    }
+
+    @Test(arguments: [
+        (["bench", "bogus"], "error: unknown workload 'bogus'"),
+        (["bench", "--threads", "0"], "error: --threads: '0' is not a list"),
+        (["bench", "--repetitions", "0"], "error: --repetitions must be from 1"),
+    ])
+    func badInput(arguments: [String], prefix: String) throws {
+        let r = try CLI.run(arguments)
+        #expect(r.status == 2, "\(r)")
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.hasPrefix(prefix) && r.stderr.split(separator: "\n").count == 1, "\(r)")
+    }
+}
