@@ -160,7 +160,8 @@ private final class TaskLog: @unchecked Sendable {
             checked[node] += 1
         }
         #expect(checked[0] > 20 && checked[1] > 20, "\(checked)")
-        // Both nodes hold values, gradients and partials.
+        // Both nodes hold values, gradients and partials, and the pages were bound.
+        #expect(execution.placementReport.pagesBound)
         let record = execution.placementReport.record
         for role in [BufferRole.value, .gradient, .partial] {
             #expect(record.bytes(role, at: .node(0)) > 0, "\(role) on node 0")

@@ -99,11 +99,17 @@ public struct PlacementReport: Sendable, CustomStringConvertible {
     public var nodeIDs: [Int] { topology.nodeIDs }
 
     /// The report of `record`, placed by `system`.
-    init(system: any NUMASystem, record: PlacementRecord) {
+    /// Whether the pages were bound as the record says (`false` where
+    /// libnuma lacks the binding functions: the record is then the intent,
+    /// and first touch decides).
+    public let pagesBound: Bool
+
+    init(system: any NUMASystem, record: PlacementRecord, pagesBound: Bool = true) {
         self.summary = system.summary
         self.libnuma = system.libnuma
         self.topology = system.topology
         self.record = record
+        self.pagesBound = pagesBound
     }
 
     public var description: String {
@@ -116,7 +122,7 @@ public struct PlacementReport: Sendable, CustomStringConvertible {
     public var placementDescription: String {
         let placements = record.placements
         guard !placements.isEmpty else { return "placement: nothing placed" }
-        var lines = ["placement:"]
+        var lines = [pagesBound ? "placement:" : "placement (intended; pages not bound):"]
         for placement in placements {
             let parts = BufferRole.allCases.compactMap { role -> String? in
                 let bytes = record.bytes(role, at: placement)

@@ -25,7 +25,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     let arena: AlignedBuffer<Element>
     /// Where the arena's pages went (Note [Arena placement]).
     let placement: ArenaPlacement
-    private let numaSummary: (system: any NUMASystem, bound: Bool)
+    /// The NUMA system that placed the arena, and whether its pages were bound.
+    private let numa: (system: any NUMASystem, pagesBound: Bool)
     private let pass: PassState
     private let running = Atomic<Bool>(false)
     /// The failure of the earliest failing task, by task index.
@@ -108,7 +109,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
                 bound = ((try? system.bind(region, placement: run.placement)) ?? false) && bound
             }
         }
-        numaSummary = (system, bound)
+        numa = (system, bound)
         pass = PassState(nodeIDs: system.topology.nodeIDs)
         phaseEnd = try AlignedBuffer(count: plan.phaseCount)
         taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
@@ -130,7 +131,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     /// was found, and per node the bytes of values, gradients, partials
     /// and parameters (see `docs/numa.md`).
     public var placementReport: PlacementReport {
-        PlacementReport(system: numaSummary.system, record: placement.record)
+        PlacementReport(
+            system: numa.system, record: placement.record, pagesBound: numa.pagesBound)
     }
 
     private func store(_ scalars: [Element], at offset: Int) {
