@@ -147,10 +147,4 @@ struct ArenaPlacement: Sendable {
             page += 1
         }
     }
-
-    /// The placement of the page holding arena byte `byte`.
-    func placement(ofByte byte: Int, pageSize: Int) -> NUMAPlacement {
-        let page = byte / pageSize
-        return runs.first { $0.pages.contains(page) }?.placement ?? runs[0].placement
-    }
 }
