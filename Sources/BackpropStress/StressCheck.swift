@@ -37,6 +37,9 @@ struct GraphCheckResult {
     var bytesPerRun = 0
     var checks: [StressFailure.Check: Int] = [:]
     var skippedFiniteDifferences = 0
+    /// The bits of the output and the gradients (by input name) that every
+    /// thread count agreed on.
+    var digest = ResultDigest()
 }
 
 /// The checks of `backprop stress` for one graph.
@@ -111,6 +114,11 @@ struct GraphChecker<T: TensorElement> {
         }
         result.checks[.determinism] = 1
         guard let baseline else { return result }
+        result.digest.add(baseline.output)
+        for name in baseline.gradients.keys.sorted() {
+            result.digest.add(name)
+            result.digest.add(baseline.gradients[name]!)
+        }
 
         // The reference executor, in float64 whatever the graph's type: a
         // float32 reference summing long sequences accumulates more rounding

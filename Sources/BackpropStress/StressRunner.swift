@@ -105,6 +105,10 @@ public struct StressReport: Sendable, Codable {
     public var residentBytesEnd = 0
     public var soak = false
     public var failure: Failure?
+    /// The bits of every checked graph's output and gradients, hashed in
+    /// graph order (``ResultDigest``): equal for two builds exactly when
+    /// they compute the same bits for this seed and graph count.
+    public var digest = ResultDigest().hex
 
     /// Whether every check passed.
     public var passed: Bool { failure == nil }
@@ -153,6 +157,7 @@ public struct StressReport: Sendable, Codable {
         lines.append(
             "resident memory: \(mib(residentBytesBaseline)) MiB after warm-up, peak \(mib(residentBytesPeak)) MiB, end \(mib(residentBytesEnd)) MiB"
                 + (soak ? " (soak)" : ""))
+        lines.append("results digest: \(digest) (the bits of every output and gradient)")
         if let failure {
             lines.append(
                 "FAILED: \(failure.check) check (graph seed \(failure.graphSeed)): \(failure.message)"
@@ -208,6 +213,7 @@ public struct StressRunner: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         var failedGraph: AnyGraph?
+        var digest = ResultDigest()
         var index = 0
         let warmUp: (graphs: Int, seconds: Double) = (10, 2)
         var baselineTaken = false
@@ -246,6 +252,7 @@ public struct StressRunner: Sendable {
                     state.checksPassed += count
                 }
                 report.skippedFiniteDifferences += result.skippedFiniteDifferences
+                digest.add(result.digest.value)
             } catch let failure as StressFailure {
                 report.failure = .init(failure)
                 report.graphs += 1
@@ -281,6 +288,7 @@ public struct StressRunner: Sendable {
             if report.failure != nil { break }
         }
         report.elapsedSeconds = elapsed()
+        report.digest = digest.hex
         report.residentBytesEnd = Self.residentBytes()
         report.residentBytesPeak = Swift.max(report.residentBytesPeak, report.residentBytesEnd)
         if !baselineTaken { report.residentBytesBaseline = report.residentBytesEnd }

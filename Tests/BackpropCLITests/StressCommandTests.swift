@@ -19,8 +19,8 @@ import Testing
         expectOnlyProgress(r)
         let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(
             String.init)
-        #expect(lines.count == 11, "\(r)")
-        guard lines.count == 11 else { return }
+        #expect(lines.count == 12, "\(r)")
+        guard lines.count == 12 else { return }
         #expect(lines[0].hasPrefix("10 graphs, ") && lines[0].hasSuffix(" s (seed 1)"))
         #expect(lines[0].contains(", 40 runs in "))
         #expect(lines[1].hasPrefix("throughput: ") && lines[1].hasSuffix(" GB/s"))
@@ -30,8 +30,9 @@ import Testing
         #expect(
             lines[7].hasPrefix("checks passed: determinism 10, reference 10, finite-difference "))
         #expect(lines[8].hasPrefix("resident memory: "))
-        #expect(lines[9] == "all checks passed")
-        #expect(lines[10] == "")
+        #expect(lines[9].hasPrefix("results digest: ") && lines[9].count == 16 + 16 + 40)
+        #expect(lines[10] == "all checks passed")
+        #expect(lines[11] == "")
     }
 
     @Test func jsonReport() throws {

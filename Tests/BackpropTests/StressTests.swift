@@ -142,6 +142,26 @@ import Testing
         #expect(report.table.contains("all checks passed"))
     }
 
+    /// The digest hashes the bits every thread count agreed on: one thread
+    /// alone and three threads alone give the same digest; another seed, or
+    /// one graph fewer, another.
+    @Test func theResultsDigestDependsOnTheBitsOnly() {
+        func digest(seed: UInt64, graphs: Int, threads: Int) -> String {
+            var options = options(graphs)
+            options.seed = seed
+            options.threadCounts = [threads]
+            let (report, _) = StressRunner(options: options).run(
+                runtimes: [Runtime(threads: threads)])
+            #expect(report.failure == nil)
+            return report.digest
+        }
+        let one = digest(seed: 2026, graphs: 8, threads: 1)
+        #expect(one.count == 16 && one != ResultDigest().hex)
+        #expect(digest(seed: 2026, graphs: 8, threads: 3) == one)
+        #expect(digest(seed: 2027, graphs: 8, threads: 1) != one)
+        #expect(digest(seed: 2026, graphs: 7, threads: 1) != one)
+    }
+
     @Test func theInjectedFaultIsFoundAndItsGraphReplays() throws {
         var options = options(300)
         options.injectFault = true
