@@ -37,3 +37,10 @@ func scalarGradient<T>(_ r: GradientResult<T>, _ name: String) -> Double? {
 
 /// Tolerances per element type for comparisons against Double references.
 func tolerance<T: TensorElement>(_: T.Type) -> Double { T.self == Double.self ? 1e-6 : 2e-3 }
+
+/// A value handed to other threads under a guarantee the compiler cannot
+/// check (stated where it is used).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}

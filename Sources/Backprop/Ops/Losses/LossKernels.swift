@@ -1,6 +1,8 @@
-// Ranged softmax, log_softmax and cross_entropy. Units are lanes (softmax)
-// and examples (cross_entropy); every lane is computed whole by one chunk,
-// with the stable formulas of Ops/Losses.swift.
+// Ranged softmax, log_softmax, cross_entropy and sigmoid_cross_entropy.
+// Units are lanes (softmax), examples (cross_entropy) and elements
+// (sigmoid_cross_entropy, which broadcasts like a binary elementwise op and
+// shares its VJP's reduction to an operand); every lane is computed whole
+// by one chunk, with the stable formulas of Losses.swift.
 
 enum LossKernels {
     @inline(__always)
@@ -64,6 +66,28 @@ enum LossKernels {
                 let p = T.exp(z[e * classes + j] - lse)
                 t.store(e * classes + j, g[e] * (j == c ? p - 1 : p))
             }
+        }
+    }
+
+    // MARK: sigmoid_cross_entropy
+
+    static func sigmoidCrossEntropyForward<T>(_ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
+        let z = io.x(0), target = io.x(1), y = io.y
+        stridedLoop(b.out, r, b.sa, b.sb) { k, oz, ot in
+            y[k] = Losses.sigmoidCrossEntropy(z[oz], target[ot])
+        }
+    }
+
+    static func sigmoidCrossEntropyVJP<T>(
+        _ b: Broadcast2, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
+        let z = io.x(0), target = io.x(1), g = t.g
+        if slot == 0 {
+            ElementwiseKernels.reduceToOperand(b, slot: 0, t, r) { e, og, ot in
+                g[og] * (logistic(z[e]) - target[ot])
+            }
+        } else {
+            ElementwiseKernels.reduceToOperand(b, slot: 1, t, r) { _, og, oz in -g[og] * z[oz] }
         }
     }
 }

@@ -10,15 +10,12 @@
 // the workers reach the pass through the launch record and the
 // ``PassBody`` protocol instead, so a pass allocates nothing on the calling
 // thread. `dispatch_apply_f` is looked up once with `dlsym` (libdispatch is
-// already loaded: Dispatch is imported); where it is not found the launch
+// already loaded: Dispatch is imported; Platform/DispatchApply.swift); where
+// it is not found the launch
 // falls back to `concurrentPerform`, which is correct, only not
 // allocation-free. Dispatch may still allocate on its own threads.
 
 import Dispatch
-
-#if os(Linux)
-    import Glibc
-#endif
 
 /// What a pass runs: its tasks, by index, and the end of each phase. An
 /// ``Execution`` is one; workers call it from any thread.
@@ -73,7 +70,7 @@ struct ParallelLaunch: @unchecked Sendable {
     /// Runs `work(worker:)` for workers `0..<workers`, concurrently, and
     /// returns when all have returned (Note [Allocation-free launch]).
     func run(workers: Int) {
-        if let apply = Self.dispatchApply {
+        if let apply = DispatchApply.function {
             withUnsafePointer(to: self) { launch in
                 apply(workers, nil, UnsafeMutableRawPointer(mutating: launch)) { context, worker in
                     context!.assumingMemoryBound(to: ParallelLaunch.self).pointee.work(
@@ -84,20 +81,4 @@ struct ParallelLaunch: @unchecked Sendable {
             DispatchQueue.concurrentPerform(iterations: workers) { work(worker: $0) }
         }
     }
-
-    typealias ApplyFunction =
-        @convention(c) (
-            Int, OpaquePointer?, UnsafeMutableRawPointer?,
-            @convention(c) (UnsafeMutableRawPointer?, Int) -> Void
-        ) -> Void
-
-    /// `dispatch_apply_f(iterations, DISPATCH_APPLY_AUTO, context, function)`,
-    /// or `nil` where it cannot be found.
-    private static let dispatchApply: ApplyFunction? = {
-        #if os(Linux)
-            return dlsym(nil, "dispatch_apply_f").map { unsafeBitCast($0, to: ApplyFunction.self) }
-        #else
-            return nil
-        #endif
-    }()
 }

@@ -103,7 +103,7 @@ struct PlanBuilder<T: TensorElement> {
         var requiresGradient = [Bool](repeating: false, count: n)
         if options.computesGradients {
             for i in graph.topologicalOrder where cone[i] {
-                if isDifferentiated(i) {
+                if options.differentiates(graph.op(of: i)) {
                     requiresGradient[i] = true
                 } else {
                     for (k, p) in graph.parents(of: i).enumerated()
@@ -448,16 +448,6 @@ struct PlanBuilder<T: TensorElement> {
         statistics.updatePhases = phaseStart.count - 1 - updatePhaseStart
         statistics.tasks = taskStart.count - 1
         statistics.items = items.count
-    }
-
-    /// Whether node `i` is a leaf the plan differentiates with respect to:
-    /// inputs and parameters, or parameters only in a training plan.
-    private func isDifferentiated(_ i: NodeID) -> Bool {
-        switch graph.op(of: i) {
-        case .parameter: true
-        case .input: options.optimizer == nil
-        default: false
-        }
     }
 
     // Note [Optimizer phases]

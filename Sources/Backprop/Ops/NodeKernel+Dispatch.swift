@@ -146,7 +146,7 @@ extension NodeKernel {
         case .softmax(let view, let log): LossKernels.softmaxForward(view, log: log, io, r)
         case .crossEntropy(_, let classes):
             try LossKernels.crossEntropyForward(classes: classes, io, r)
-        case .sigmoidCrossEntropy(let b): ElementwiseKernels.sigmoidCrossEntropyForward(b, io, r)
+        case .sigmoidCrossEntropy(let b): LossKernels.sigmoidCrossEntropyForward(b, io, r)
         case .custom(let op, let inputs, let output):
             let x = (0..<inputs.count).map { k in
                 Tensor(
@@ -190,7 +190,7 @@ extension NodeKernel {
         case .softmax(let view, let log): LossKernels.softmaxVJP(view, log: log, io, t, r)
         case .crossEntropy(_, let classes): LossKernels.crossEntropyVJP(classes: classes, io, t, r)
         case .sigmoidCrossEntropy(let b):
-            ElementwiseKernels.sigmoidCrossEntropyVJP(b, slot: slot, io, t, r)
+            LossKernels.sigmoidCrossEntropyVJP(b, slot: slot, io, t, r)
         }
     }
 

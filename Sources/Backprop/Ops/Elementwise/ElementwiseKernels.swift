@@ -1,5 +1,5 @@
-// Ranged elementwise kernels: unary functions, binary functions with
-// broadcasting, and sigmoid_cross_entropy; forward and VJP side by side.
+// Ranged elementwise kernels: unary functions and binary functions with
+// broadcasting; forward and VJP side by side.
 // Work units are output elements (forward) and destination elements (VJP).
 // A broadcast operand's VJP sums, for each of its elements, over the output
 // positions it was broadcast to, in row-major order: the order is fixed by
@@ -98,26 +98,6 @@ enum ElementwiseKernels {
                 sumOverBroadcast(dims.index(of: e), summed, gStrides, otherStrides) { og, oo in
                     term(e, og, oo)
                 })
-        }
-    }
-
-    // MARK: sigmoid_cross_entropy
-
-    static func sigmoidCrossEntropyForward<T>(_ b: Broadcast2, _ io: KernelIO<T>, _ r: Range<Int>) {
-        let z = io.x(0), target = io.x(1), y = io.y
-        stridedLoop(b.out, r, b.sa, b.sb) { k, oz, ot in
-            y[k] = Losses.sigmoidCrossEntropy(z[oz], target[ot])
-        }
-    }
-
-    static func sigmoidCrossEntropyVJP<T>(
-        _ b: Broadcast2, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
-    ) {
-        let z = io.x(0), target = io.x(1), g = t.g
-        if slot == 0 {
-            reduceToOperand(b, slot: 0, t, r) { e, og, ot in g[og] * (logistic(z[e]) - target[ot]) }
-        } else {
-            reduceToOperand(b, slot: 1, t, r) { _, og, oz in -g[og] * z[oz] }
         }
     }
 }

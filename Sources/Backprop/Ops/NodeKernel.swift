@@ -4,66 +4,6 @@
 // destination (elements, matrix rows, softmax lanes, examples) and writes
 // nothing outside it; chunks of one node therefore never overlap.
 
-/// Two operands broadcast to an output.
-struct Broadcast2: Sendable {
-    let out: Dims4
-    let a: Dims4, b: Dims4
-    /// Operand strides in output space (0 on broadcast axes).
-    let sa: SIMD4<Int>, sb: SIMD4<Int>
-    /// The axes each operand was broadcast along, with the output's extents.
-    let summedA: Dims4, summedB: Dims4
-    /// Whether both operands have the output's shape.
-    let same: Bool
-
-    init(_ a: Shape, _ b: Shape, out: Shape) {
-        self.out = Dims4(out)
-        self.a = Dims4(a)
-        self.b = Dims4(b)
-        sa = broadcastStrides4(a, to: out)
-        sb = broadcastStrides4(b, to: out)
-        summedA = Broadcast2.summed(Dims4(a), Dims4(out))
-        summedB = Broadcast2.summed(Dims4(b), Dims4(out))
-        same = a == out && b == out
-    }
-
-    static func summed(_ operand: Dims4, _ out: Dims4) -> Dims4 {
-        var e = SIMD4<Int>(repeating: 1)
-        for axis in 0..<4 where operand.extents[axis] == 1 { e[axis] = out.extents[axis] }
-        return Dims4(extents: e)
-    }
-}
-
-/// out[e] = x[base + Σ index(e)·strides] over the output's dimensions.
-struct Gather: Sendable {
-    let out: Dims4
-    let strides: SIMD4<Int>
-    let base: Int
-}
-
-/// A reduction over some axes of a rank ≤ 4 input.
-struct ReduceGeometry: Sendable {
-    let input: Dims4
-    /// The input's shape with reduced axes set to 1 (the output, padded).
-    let kept: Dims4
-    /// 1 on kept axes, the input's extent on reduced axes.
-    let reduced: Dims4
-    let inputStrides: SIMD4<Int>
-    /// For each input position, the stride of its output element (0 on reduced axes).
-    let outputStrides: SIMD4<Int>
-    let reducedCount: Int
-}
-
-/// Concatenation along one axis, viewed as `[outer, axis, inner]`.
-struct ConcatGeometry: Sendable {
-    /// Elements after the axis (the product of the trailing extents).
-    let inner: Int
-    /// The output's extent along the axis.
-    let extent: Int
-    /// Where each input starts along the axis, and its extent there.
-    let starts: [Int]
-    let extents: [Int]
-}
-
 /// The compiled form of one node. Cases with large geometry are `indirect`
 /// (boxed), so that a plan's kernel table stays small and an item copies a
 /// reference, not hundreds of bytes.
@@ -74,7 +14,7 @@ enum NodeKernel: Sendable {
     case unary(UnaryFunction)
     indirect case binary(BinaryFunction, Broadcast2)
     indirect case matmul(MatmulGeometry)
-    indirect case reduce(Reduction, ReduceGeometry)
+    indirect case reduce(Reduction, ReductionStrides)
     /// transpose: a gather forward, the inverse gather backward.
     indirect case transpose(forward: Gather, backward: Gather)
     /// broadcast: a gather forward, a sum over broadcast axes backward.
@@ -110,7 +50,7 @@ enum NodeKernel: Sendable {
             }
             self = .reduce(
                 r,
-                ReduceGeometry(
+                ReductionStrides(
                     input: input, kept: kept, reduced: Dims4(extents: reduced),
                     inputStrides: input.strides,
                     outputStrides: broadcastStrides4(g.kept, to: s[0]), reducedCount: g.reducedCount

@@ -5,7 +5,7 @@
 
 enum ReductionKernels {
     static func forward<T>(
-        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ range: Range<Int>
+        _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>, _ range: Range<Int>
     ) {
         let x = io.x(0), y = io.y
         for o in range {
@@ -35,7 +35,7 @@ enum ReductionKernels {
     /// `b·n/blocks ..< (b+1)·n/blocks`) into `partials[u]` (max: the maximum
     /// at `2u` and its tie count at `2u + 1`).
     static func partials<T>(
-        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>,
+        _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
         blocks: Int, _ range: Range<Int>
     ) {
@@ -66,7 +66,7 @@ enum ReductionKernels {
 
     /// Stage 2: output o folds its partials in block order.
     static func combine<T>(
-        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>,
+        _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
         blocks: Int, _ range: Range<Int>
     ) {
@@ -103,7 +103,7 @@ enum ReductionKernels {
     }
 
     static func vjp<T>(
-        _ r: Reduction, _ geo: ReduceGeometry, _ io: KernelIO<T>, _ t: VJPTarget<T>,
+        _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>, _ t: VJPTarget<T>,
         _ range: Range<Int>
     ) {
         let g = t.g

@@ -1,0 +1,90 @@
+// One work item: the ranged kernel it names, on the arena (WorkItem.Kind
+// lists the kinds), and the join with Note [Determinism].
+
+extension Execution {
+    @inline(__always)
+    func io(_ j: Int) -> KernelIO<Element> {
+        let p = plan
+        let aux = p.auxOffset[j]
+        return KernelIO(
+            values: arena.base, parentOffsets: UnsafePointer(edgeOffsets.base) + p.parentStart[j],
+            parentCount: p.parentStart[j + 1] - p.parentStart[j], outOffset: p.valueOffset[j],
+            aux: aux >= 0 ? arena.base + aux : nil)
+    }
+
+    func runItem(_ item: WorkItem) throws(KernelFailure) {
+        let p = plan
+        let base = arena.base
+        let j = Int(item.node)
+        let range = item.lo..<item.hi
+        switch item.kind {
+        case .reducePartial, .reduceCombine:
+            guard case .reduce(let r, let geo) = p.kernels[j] else { return }
+            let partials = base + item.dest
+            if item.kind == .reducePartial {
+                ReductionKernels.partials(
+                    r, geo, io(j), partials, blocks: Int(item.sourceCount), range)
+            } else {
+                ReductionKernels.combine(
+                    r, geo, io(j), partials, blocks: Int(item.sourceCount), range)
+            }
+        case .forward:
+            try p.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
+        case .vjp:
+            let target = VJPTarget(
+                g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest,
+                accumulate: item.accumulate)
+            p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: p.usesBLAS)
+        case .customVJP:
+            let results = try p.kernels[j].customVJP(
+                io(j), g: UnsafePointer(base + p.gradientOffset[j]))
+            for (k, result) in results.enumerated() {
+                let e = p.parentStart[j] + k
+                let dest = p.edgeDest[e]
+                guard dest >= 0 else { continue }
+                let n = p.graph.shape(of: p.graph.parents(of: j)[p.parentStart[j] + k]).count
+                let out = base + dest
+                if let result {
+                    if p.edgeAccumulate[e] {
+                        for i in 0..<n { out[i] += result.scalars[i] }
+                    } else {
+                        for i in 0..<n { out[i] = result.scalars[i] }
+                    }
+                } else if !p.edgeAccumulate[e] {
+                    out.update(repeating: 0, count: n)
+                }
+            }
+        case .join:
+            // Note [Determinism]
+            // Contributions to one gradient from one level are never added
+            // concurrently: each edge's VJP writes its own partial buffer, and
+            // here one chunk per range of the gradient adds the partials in
+            // the plan's fixed edge order (child id, then argument), then adds
+            // that to what earlier levels left. Chunk boundaries, edge order
+            // and level order are functions of the graph and the plan options
+            // only, and every kernel computes each destination element whole
+            // within one chunk with a fixed loop order — so the bits of every
+            // value and gradient are the same for any thread count and any
+            // claiming order. No atomics or locks touch gradient data.
+            let out = base + item.dest
+            let first = Int(item.sourceStart)
+            let sources = p.joinSources.pointer + first
+            for i in range {
+                var sum = base[sources[0] + i]
+                for s in 1..<Int(item.sourceCount) { sum += base[sources[s] + i] }
+                out[i] = item.accumulate ? out[i] + sum : sum
+            }
+            if injectsFault && workersUsed > 1 && range.lowerBound == 0 && !range.isEmpty {
+                out[0] += base[sources[0]]  // the deliberate bug: one partial added twice
+            }
+        case .seed:
+            (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
+        case .zero:
+            (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
+        case .update:
+            OptimizerKernels.update(
+                updateConstants, w: base + item.dest,
+                g: UnsafePointer(base + p.gradientOffset[j]), state: base + p.stateOffset[j], range)
+        }
+    }
+}

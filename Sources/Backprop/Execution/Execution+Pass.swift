@@ -1,0 +1,105 @@
+import Dispatch
+
+// One pass: the guard against concurrent runs, the scalar tape or the
+// phases on the runtime's workers (``PassBody``), and how a failing task
+// stops the pass at the end of its phase.
+
+extension Execution {
+    /// Runs the forward pass and, if the plan has one, the backward pass.
+    ///
+    /// - Parameter runtime: The runtime whose workers run the pass.
+    /// - Throws: ``ExecutionError`` for invalid labels, failing custom ops,
+    ///   and ``ExecutionError/alreadyRunning``. After a failure the values
+    ///   and gradients are unspecified until the next successful run.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
+    public func run(on runtime: Runtime = .shared) throws {
+        try pass(on: runtime, updating: false)
+    }
+
+    /// Runs the plan's phases: all of them when `updating` (a training
+    /// step), else those before the update phases (Note [Optimizer phases]).
+    func pass(on runtime: Runtime, updating: Bool) throws {
+        guard
+            running.compareExchange(
+                expected: false, desired: true, ordering: .acquiringAndReleasing
+            ).exchanged
+        else {
+            throw ExecutionError.alreadyRunning
+        }
+        defer { running.store(false, ordering: .releasing) }
+        runStart = DispatchTime.now().uptimeNanoseconds
+        tracedLastRun = isTracing
+        workersUsed = plan.isParallel ? runtime.threads : 1
+        defer { runEnd = DispatchTime.now().uptimeNanoseconds }
+        if updating { prepareUpdate() }
+        if let tape = plan.tape { runTape(tape) }
+        let phases = updating ? plan.phaseCount : plan.updatePhaseStart
+        phasesRun = phases
+        guard phases > 0 else {
+            if updating { stepCount += 1 }
+            return
+        }
+        skipFrom.store(Int.max, ordering: .relaxed)
+        failure.withLock { $0 = nil }
+        runtime.run(
+            pass, phaseStart: plan.phaseStart, phases: phases, parallel: plan.isParallel,
+            body: self)
+        if let (_, error) = failure.withLock({ $0 }) { throw error }
+        if updating { stepCount += 1 }
+    }
+
+    /// Runs task `t` for the pass, timing it when tracing (``PassBody``).
+    func runTask(_ t: Int, worker: Int) {
+        if tracedLastRun {
+            taskTimes.base[2 * t] = DispatchTime.now().uptimeNanoseconds
+            runTask(t)
+            taskTimes.base[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
+            taskWorker.base[t] = Int32(worker)
+        } else {
+            runTask(t)
+        }
+    }
+
+    /// Records when phase `phase` ended (``PassBody``).
+    func phaseDidEnd(_ phase: Int) {
+        phaseEnd.base[phase] = DispatchTime.now().uptimeNanoseconds
+    }
+
+    private func runTape(_ tape: ScalarTape) {
+        let v = arena.base
+        tape.forward(v)
+        guard plan.options.computesGradients else { return }
+        let g = v + tape.count
+        g.update(repeating: 0, count: tape.count)
+        g[tape.output] = v[plan.cotangentOffset]
+        tape.backward(UnsafePointer(v), g)
+    }
+
+    private func runTask(_ t: Int) {
+        if t >= skipFrom.load(ordering: .relaxed) { return }
+        let p = plan
+        for k in p.taskStart[t]..<p.taskStart[t + 1] {
+            let item = p.items[k]
+            do throws(KernelFailure) {
+                try runItem(item)
+            } catch {
+                let node = p.graph.name(of: Int(item.node))
+                let described: ExecutionError
+                switch error {
+                case .invalidLabel(let index, let value, let classes):
+                    described = .invalidLabel(
+                        node: node, index: index, value: value, classes: classes)
+                case .custom(let e): described = e.at(node: node)
+                }
+                failure.withLock { current in
+                    if current == nil || current!.task > t { current = (t, described) }
+                }
+                var next = 1
+                while plan.phaseStart[next] <= t { next += 1 }
+                skipFrom.store(plan.phaseStart[next], ordering: .relaxed)
+                return
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+/// How a ``Plan`` splits work. The defaults suit small and large graphs
+/// alike; every choice is a function of the graph and these options only —
+/// never of the thread count — which is what makes results bitwise
+/// identical for any number of threads (see `// Note [Determinism]`).
+public struct PlanOptions: Sendable, Equatable {
+    /// Whether to compile the backward pass (gradients) or the forward pass only.
+    public var gradients: Bool
+    /// The target cost of one chunk, in element-operations (about a
+    /// nanosecond each). A node costing more is split into several chunks.
+    public var grain: Int
+    /// Levels cheaper than this run as one task on one worker, and runs of
+    /// such levels merge into one serial segment: waking another thread
+    /// would cost more than the work.
+    public var inlineThreshold: Int
+    /// The most chunks one node is split into.
+    public var maxChunksPerNode: Int
+    /// Whether matrix products may use a BLAS found at run time (see
+    /// ``Runtime/blasDescription``). Results then differ in the last bits
+    /// from the portable kernel's, but stay identical for any thread count.
+    public var useBLAS: Bool
+    /// Whether a graph of scalar nodes lowers to a flat tape run on the
+    /// calling thread (see `// Note [Scalar tape]`).
+    public var scalarTape: Bool
+    /// The optimizer that ``Execution/step(on:)`` applies after the
+    /// backward pass, or `nil` for a plan that only computes values and
+    /// gradients.
+    ///
+    /// A training plan appends update phases to the backward pass
+    /// (`// Note [Optimizer phases]`) and keeps the optimizer's state in
+    /// the arena. It differentiates with respect to parameters only: inputs
+    /// are data, and get no gradient (``Execution/gradient(of:)`` returns
+    /// `nil` for them). An optimizer implies ``gradients``. Its
+    /// hyperparameters are the starting values of every execution's;
+    /// executions may change them between steps without recompiling.
+    public var optimizer: Optimizer?
+
+    /// Creates plan options.
+    public init(
+        gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
+        maxChunksPerNode: Int = 64, useBLAS: Bool = true, scalarTape: Bool = true,
+        optimizer: Optimizer? = nil
+    ) {
+        self.optimizer = optimizer
+        self.useBLAS = useBLAS
+        self.scalarTape = scalarTape
+        self.gradients = gradients
+        self.grain = Swift.max(1, grain)
+        self.inlineThreshold = Swift.max(0, inlineThreshold)
+        self.maxChunksPerNode = Swift.max(1, maxChunksPerNode)
+    }
+
+    /// Whether the plan has a backward pass: asked for, or implied by an optimizer.
+    var computesGradients: Bool { gradients || optimizer != nil }
+
+    /// Whether a plan with these options differentiates with respect to a
+    /// node computing `op`: inputs and parameters, or parameters only in a
+    /// training plan (its inputs are data).
+    func differentiates(_ op: Op) -> Bool {
+        switch op {
+        case .parameter: true
+        case .input: optimizer == nil
+        default: false
+        }
+    }
+}

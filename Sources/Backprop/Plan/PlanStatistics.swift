@@ -1,0 +1,26 @@
+/// What the plan compiler produced, for observability and tests.
+public struct PlanStatistics: Sendable, Equatable {
+    /// Levels with work (leaves excluded), forward.
+    public var levels = 0
+    /// Phases (separated by joins), forward and backward.
+    public var forwardPhases = 0, backwardPhases = 0
+    /// Phases of optimizer updates after the backward pass (0 without an optimizer).
+    public var updatePhases = 0
+    /// Phases run by one worker (serial segments and inline levels).
+    public var serialPhases = 0
+    /// Blocks (a level's items, or its joins) appended to serial phases.
+    public var serialLevels = 0
+    /// Tasks and work items in all phases.
+    public var tasks = 0, items = 0
+    /// Whether the graph was lowered to a scalar tape (then there are no phases).
+    public var scalarTape = false
+    /// Edges that share chunks with other edges into the same gradient
+    /// (computed one after another in one task; no partial buffer).
+    public var groupedEdges = 0
+    /// Edges whose contributions go through a partial buffer and a join.
+    public var partialEdges = 0
+    /// The arena's size in elements, and what it would be without reuse.
+    public var arenaElements = 0, unsharedElements = 0
+    /// How long compiling took.
+    public var compileNanoseconds = 0
+}

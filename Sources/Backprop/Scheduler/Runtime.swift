@@ -1,0 +1,121 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Owns the thread budget and runs plans' passes on Dispatch. Create one
+/// and share it (``shared`` is one sized to the machine); it holds no
+/// threads of its own between runs.
+///
+/// ```swift
+/// let runtime = Runtime(threads: 4)
+/// try execution.run(on: runtime)
+/// ```
+public final class Runtime: Sendable {
+    /// The number of workers a pass uses (the caller's thread is one of them).
+    public let threads: Int
+
+    /// Where executions get their memory (see `docs/numa.md`).
+    let numa: any NUMASystem
+
+    /// The NUMA system in use, in one line: `"libnuma (libnuma.so.1), 1 node"`,
+    /// `"simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=…)"`, or
+    /// `"no NUMA (…reason…)"`, followed by a configuration problem if the
+    /// environment's NUMA settings were invalid (they are then ignored).
+    public let numaDescription: String
+
+    /// A runtime with the default thread count: `BACKPROP_THREADS` when set
+    /// to a positive integer, else the number of active cores.
+    public static let shared = Runtime()
+
+    /// The BLAS that matrix products use when plans allow it: for example
+    /// `"OpenBLAS (libopenblas.so.0)"`, `"not found"` (the portable kernel is
+    /// used), or `"disabled by BACKPROP_BLAS=off"`.
+    public static var blasDescription: String { BLAS.status }
+
+    /// Creates a runtime.
+    ///
+    /// - Parameter threads: Workers per pass; `nil` for the default (see
+    ///   ``shared``). Values below 1 are treated as 1. More threads than
+    ///   cores are allowed: results are identical, only slower.
+    public init(threads: Int? = nil) {
+        let environment = ProcessInfo.processInfo.environment
+        self.threads = Runtime.threadCount(
+            requested: threads, environment: environment,
+            cores: ProcessInfo.processInfo.activeProcessorCount)
+        do {
+            numa = try NUMA.makeSystem(environment: environment)
+            numaDescription = numa.summary
+        } catch {
+            let reason = "invalid NUMA configuration: \(error)"
+            numa = FallbackNUMASystem(
+                reason: reason, libnuma: .notLoaded(reason: reason),
+                cpuCount: ProcessInfo.processInfo.processorCount)
+            numaDescription = "\(numa.summary); \(reason)"
+        }
+    }
+
+    /// A runtime configured from `environment`, strictly: where ``init(threads:)``
+    /// falls back to plain memory on an invalid NUMA setting (and says so in
+    /// ``numaDescription``), this throws.
+    ///
+    /// - Throws: ``NUMAError`` for an invalid `BACKPROP_NUMA` or
+    ///   `BACKPROP_NUMA_TOPOLOGY`.
+    public static func configured(
+        threads: Int? = nil, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(NUMAError) -> Runtime {
+        Runtime(
+            threads: threadCount(
+                requested: threads, environment: environment,
+                cores: ProcessInfo.processInfo.activeProcessorCount),
+            numa: try NUMA.makeSystem(environment: environment))
+    }
+
+    /// A runtime on a given NUMA system (tests).
+    init(threads: Int, numa: any NUMASystem) {
+        self.threads = Swift.max(1, threads)
+        self.numa = numa
+        numaDescription = numa.summary
+    }
+
+    /// The thread budget: the request if given (at least 1), else a positive
+    /// `BACKPROP_THREADS`, else the active cores.
+    static func threadCount(requested: Int?, environment: [String: String], cores: Int) -> Int {
+        if let requested { return Swift.max(1, requested) }
+        if let text = environment["BACKPROP_THREADS"], let n = Int(text), n > 0 { return n }
+        return Swift.max(1, cores)
+    }
+
+    /// Runs every phase of a pass: the tasks of a phase in any order and on
+    /// any worker, phases one after another.
+    ///
+    /// Note [Level barrier]
+    /// Workers are launched once per pass: one `dispatch_apply_f` (what
+    /// `concurrentPerform` calls; Note [Allocation-free launch]) whose
+    /// iterations are long-lived workers walking all phases. Within a phase
+    /// they claim tasks from a shared counter; whoever completes the last
+    /// task publishes the next phase. Waiting workers spin briefly (a
+    /// hand-off costs ~0.1 µs), then yield, then park on a condition
+    /// variable, so an idle pass burns no core. Because tasks are claimed,
+    /// not assigned, a worker that Dispatch starts late — or never, when
+    /// there are more workers than cores — blocks nobody: the pass finishes
+    /// with whichever workers turned up.
+    func run(
+        _ pass: PassState, phaseStart: FrozenArray<Int>, phases: Int, parallel: Bool,
+        body: some PassBody
+    ) {
+        guard phases > 0 else { return }
+        pass.reset()
+        if !parallel || threads == 1 {
+            for p in 0..<phases {
+                for t in phaseStart[p]..<phaseStart[p + 1] { body.runTask(t, worker: 0) }
+                body.phaseDidEnd(p)
+            }
+            return
+        }
+        // The body writes only the disjoint regions the plan assigns to each
+        // task (and each phase), and the pass ends before the launch returns.
+        ParallelLaunch(
+            pass: pass, body: body, phaseStart: phaseStart.pointer, phases: phases, numa: numa
+        ).run(workers: threads)
+    }
+}
