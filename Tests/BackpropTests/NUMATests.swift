@@ -172,15 +172,6 @@ private func numaError<R>(
         #expect(
             NUMAError.invalidNode(1, available: [0]).description
                 == "invalid NUMA node 1: this topology has only node 0")
-        #expect(
-            numaError { try NodeArena(system: system, placement: .node(3)) }
-                == .invalidNode(3, available: [0, 1]))
-        let arenas = NUMAArenas(system: system)
-        #expect(
-            numaError { try arenas.allocate(byteCount: 64, role: .partial, workerNode: 5) }
-                == .invalidNode(5, available: [0, 1]))
-        #expect(
-            numaError { try arenas.arena(for: .node(2)) } == .invalidNode(2, available: [0, 1]))
         #expect(system.requests.isEmpty)
     }
 
@@ -318,124 +309,24 @@ private final class LoadCounter {
     }
 }
 
-@Suite struct NUMAArenaTests {
-    @Test func regionsAreAlignedBumpAllocatedAndCounted() throws {
-        let system = twoNodes()
-        let arena = try NodeArena(system: system, placement: .node(1), minimumBlockSize: 8192)
-        let a = try arena.allocate(byteCount: 100, role: .value)
-        let b = try arena.allocate(byteCount: 1, role: .partial)
-        let c = try arena.allocate(Double.self, count: 10, role: .gradient)
-        let empty = try arena.allocate(byteCount: 0, role: .partial)
-        for region in [a, b, c, empty] {
-            #expect(Int(bitPattern: region.base) % NodeArena.alignment == 0)
-            #expect(region.placement == .node(1))
-            #expect(arena.pageStatus(of: region)?.allSatisfy { $0 == .node(1) } == true)
-        }
-        #expect(b.base - a.base == 128)
-        #expect(c.base - b.base == 64)
-        #expect(empty.base - c.base == 128)
-        #expect(c.bind(to: Double.self).count == 10)
-        #expect(arena.blockCount == 1)
-        #expect(system.requests == [.init(byteCount: 8192, placement: .node(1))])
-
-        let record = arena.record
-        #expect(record.bytes(.value, at: .node(1)) == 100)
-        #expect(record.bytes(.partial, at: .node(1)) == 1)
-        #expect(record.bytes(.gradient, at: .node(1)) == 80)
-        #expect(record.totalBytes(at: .node(1)) == 181)
-        #expect(record.totalBytes(at: .node(0)) == 0)
-        #expect(record.placements == [.node(1)])
-    }
-
-    @Test func newBlocksWhenFullAndOwnBlocksForLargeRequests() throws {
-        let system = twoNodes()
-        let arena = try NodeArena(system: system, placement: .node(0), minimumBlockSize: 4096)
-        let first = try arena.allocate(byteCount: 4000, role: .value)
-        let second = try arena.allocate(byteCount: 200, role: .value)  // does not fit: new block
-        let large = try arena.allocate(byteCount: 10_000, role: .value)  // its own block, 3 pages
-        #expect(arena.blockCount == 3)
-        #expect(
-            system.requests.map(\.byteCount) == [4096, 4096, 12_288])
-        #expect(arena.reservedBytes == 20_480)
-
-        // A reset replays the same requests onto the same memory, allocating nothing.
-        arena.reset()
-        #expect(arena.record == PlacementRecord())
-        #expect(try arena.allocate(byteCount: 4000, role: .value).base == first.base)
-        #expect(try arena.allocate(byteCount: 200, role: .value).base == second.base)
-        #expect(try arena.allocate(byteCount: 10_000, role: .value).base == large.base)
-        #expect(system.requests.count == 3)
-    }
-
-    @Test func blocksAreFreedWithTheArena() throws {
-        let system = twoNodes()
-        do {
-            let arenas = NUMAArenas(system: system, minimumBlockSize: 4096)
-            for role in BufferRole.allCases {
-                for node in [0, 1] {
-                    _ = try arenas.allocate(byteCount: 5000, role: role, workerNode: node)
-                }
-            }
-            withExtendedLifetime(arenas) { #expect(system.liveBlockCount > 0) }
-        }
-        #expect(system.liveBlockCount == 0)
-    }
-
-    @Test func policyPlacesPartialsAndValuesOnTheWorkersNodeAndInterleavesParameters() throws {
-        let system = twoNodes()
-        let arenas = NUMAArenas(system: system, minimumBlockSize: 4 * testPageSize)
-        for worker in [0, 1] {
-            for role in [BufferRole.partial, .value, .gradient] {
-                let region = try arenas.allocate(
-                    byteCount: 3 * testPageSize, role: role, workerNode: worker)
-                #expect(region.placement == .node(worker))
-                #expect(
-                    system.pageStatus(of: UnsafeRawBufferPointer(region.bytes))?.allSatisfy {
-                        $0 == .node(worker)
-                    } == true)
-            }
-        }
-        let parameters = try arenas.allocate(
-            byteCount: 4 * testPageSize, role: .parameter, workerNode: 1)
-        #expect(parameters.placement == .interleaved)
-        let pages = try #require(system.pageStatus(of: UnsafeRawBufferPointer(parameters.bytes)))
-        #expect(Set(pages) == [.node(0), .node(1)])
-        #expect(zip(pages, pages.dropFirst()).allSatisfy { $0 != $1 })
-
-        // The calling thread's node, from its CPU.
-        let onCPU3 = NUMAArenas(system: twoNodes(cpu: 3))
-        #expect(
-            try onCPU3.allocateForCurrentWorker(byteCount: 64, role: .partial).placement == .node(1)
-        )
-
-        // One node: nothing to interleave over.
-        let single = try NUMATopology(parsing: "0:0-3")
-        #expect(NUMAPolicy.placement(for: .parameter, workerNode: 0, topology: single) == .node(0))
-
-        let record = arenas.record
-        #expect(record.bytes(.partial, at: .node(1)) == 3 * testPageSize)
-        #expect(record.bytes(.parameter, at: .interleaved) == 4 * testPageSize)
-        #expect(record.totalBytes(of: .value) == 6 * testPageSize)
-        #expect(record.placements == [.node(0), .node(1), .interleaved])
-    }
-
+@Suite struct PlacementReportTests {
     @Test func theReportShowsTopologyLibnumaAndBytesPerNode() throws {
         let system = twoNodes()
-        let arenas = NUMAArenas(system: system, minimumBlockSize: 4096)
+        var record = PlacementRecord()
         #expect(
-            arenas.report.description == """
+            PlacementReport(system: system, record: record).description == """
                 NUMA: simulated 2 nodes (test)
                   libnuma: not loaded (simulated topology)
                   node 0: CPUs 0-1
                   node 1: CPUs 2-3
                 placement: nothing placed
                 """)
-        _ = try arenas.allocate(byteCount: 1024, role: .value, workerNode: 0)
-        _ = try arenas.allocate(byteCount: 4096, role: .partial, workerNode: 0)
-        _ = try arenas.allocate(byteCount: 3 << 19, role: .gradient, workerNode: 1)
-        _ = try arenas.allocate(byteCount: 8192, role: .parameter, workerNode: 1)
+        record.add(1024, role: .value, at: .node(0))
+        record.add(4096, role: .partial, at: .node(0))
+        record.add(3 << 19, role: .gradient, at: .node(1))
+        record.add(8192, role: .parameter, at: .interleaved)
         #expect(
-            arenas.report.description == """
+            PlacementReport(system: system, record: record).description == """
                 NUMA: simulated 2 nodes (test)
                   libnuma: not loaded (simulated topology)
                   node 0: CPUs 0-1
@@ -509,29 +400,5 @@ private let libnumaFileExists: Bool = [
             block.base.storeBytes(of: UInt8(page), toByteOffset: page * pageSize, as: UInt8.self)
         }
         #expect(system.pageStatus(of: block) == [PageStatus](repeating: .node(node), count: 16))
-    }
-
-    @Test(.enabled(if: LibNUMA.loaded.library != nil, "libnuma not usable here"))
-    func arenaRegionsOnLibnumaLandOnTheirNode() throws {
-        let system = LibNUMASystem(library: try #require(LibNUMA.loaded.library))
-        let arenas = NUMAArenas(system: system, minimumBlockSize: 64 * system.pageSize)
-        let node = system.topology.nodes[0].id
-        let region = try arenas.allocate(
-            byteCount: 10 * system.pageSize, role: .partial, workerNode: node)
-        let values = region.bind(to: Double.self)
-        values.initialize(repeating: 1)
-        #expect(Int(bitPattern: region.base) % 64 == 0)
-        let pages = try #require(system.pageStatus(of: UnsafeRawBufferPointer(region.bytes)))
-        #expect(pages == [PageStatus](repeating: .node(node), count: 10))
-        let parameters = try arenas.allocate(
-            byteCount: 4 * system.pageSize, role: .parameter, workerNode: node)
-        parameters.bytes.initializeMemory(as: UInt8.self, repeating: 2)
-        let interleaved = try #require(
-            system.pageStatus(of: UnsafeRawBufferPointer(parameters.bytes)))
-        #expect(
-            interleaved.allSatisfy {
-                if case .node(let n) = $0 { system.topology.contains(node: n) } else { false }
-            })
-        #expect(arenas.report.description.contains("libnuma: found (\(system.library.name))"))
     }
 }

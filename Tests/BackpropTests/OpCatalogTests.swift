@@ -83,60 +83,65 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
     case .max: return reductions(.max)
     case .reshape:
         return [
-            OpCase(op: .reshape([6, -1]), shapes: [[2, 3, 4]]),
-            OpCase(op: .reshape([24]), shapes: [[2, 3, 4]]),
-            OpCase(op: .reshape([1, 1]), shapes: [[]]),
-            OpCase(op: .reshape([]), shapes: [[1, 1, 1]]),
+            OpCase(op: .movement(.reshape([6, -1])), shapes: [[2, 3, 4]]),
+            OpCase(op: .movement(.reshape([24])), shapes: [[2, 3, 4]]),
+            OpCase(op: .movement(.reshape([1, 1])), shapes: [[]]),
+            OpCase(op: .movement(.reshape([])), shapes: [[1, 1, 1]]),
         ]
     case .transpose:
         return [
-            OpCase(op: .transpose(permutation: nil), shapes: [[3, 4]]),
-            OpCase(op: .transpose(permutation: nil), shapes: [[2, 3, 4]]),
-            OpCase(op: .transpose(permutation: [2, 0, 1]), shapes: [[2, 3, 4]]),
-            OpCase(op: .transpose(permutation: [1, 0, 3, 2]), shapes: [[2, 1, 3, 2]]),
+            OpCase(op: .movement(.transpose(permutation: nil)), shapes: [[3, 4]]),
+            OpCase(op: .movement(.transpose(permutation: nil)), shapes: [[2, 3, 4]]),
+            OpCase(op: .movement(.transpose(permutation: [2, 0, 1])), shapes: [[2, 3, 4]]),
+            OpCase(op: .movement(.transpose(permutation: [1, 0, 3, 2])), shapes: [[2, 1, 3, 2]]),
         ]
     case .broadcast:
         return [
-            OpCase(op: .broadcast([2, 3]), shapes: [[3]]),
-            OpCase(op: .broadcast([2, 4]), shapes: [[2, 1]]),
-            OpCase(op: .broadcast([2, 2]), shapes: [[]]),
-            OpCase(op: .broadcast([2, 3, 2]), shapes: [[3, 1]]),
+            OpCase(op: .movement(.broadcast([2, 3])), shapes: [[3]]),
+            OpCase(op: .movement(.broadcast([2, 4])), shapes: [[2, 1]]),
+            OpCase(op: .movement(.broadcast([2, 2])), shapes: [[]]),
+            OpCase(op: .movement(.broadcast([2, 3, 2])), shapes: [[3, 1]]),
         ]
     case .slice:
         return [
-            OpCase(op: .slice(axis: 0, start: 1, end: 3), shapes: [[4, 3]]),
-            OpCase(op: .slice(axis: -1, start: 0, end: 2), shapes: [[4, 3]]),
-            OpCase(op: .slice(axis: 1, start: 2, end: 3), shapes: [[2, 4, 2]]),
+            OpCase(op: .movement(.slice(axis: 0, start: 1, end: 3)), shapes: [[4, 3]]),
+            OpCase(op: .movement(.slice(axis: -1, start: 0, end: 2)), shapes: [[4, 3]]),
+            OpCase(op: .movement(.slice(axis: 1, start: 2, end: 3)), shapes: [[2, 4, 2]]),
         ]
     case .concat:
         return [
-            OpCase(op: .concat(axis: 0), shapes: [[2, 3], [4, 3]]),
-            OpCase(op: .concat(axis: 1), shapes: [[2, 1], [2, 3], [2, 2]]),
-            OpCase(op: .concat(axis: -1), shapes: [[3]]),
+            OpCase(op: .movement(.concat(axis: 0)), shapes: [[2, 3], [4, 3]]),
+            OpCase(op: .movement(.concat(axis: 1)), shapes: [[2, 1], [2, 3], [2, 2]]),
+            OpCase(op: .movement(.concat(axis: -1)), shapes: [[3]]),
         ]
     case .softmax, .logSoftmax:
         let log = kind == .logSoftmax
         return [([5], -1), ([3, 4], -1), ([3, 4], 0), ([2, 3, 4], 1)].map {
             OpCase(
-                op: log ? .logSoftmax(axis: $0.1) : .softmax(axis: $0.1), shapes: [Shape($0.0)],
+                op: .loss(log ? .logSoftmax(axis: $0.1) : .softmax(axis: $0.1)),
+                shapes: [Shape($0.0)],
                 domain: (-3, 3))
         }
     case .crossEntropy:
         return [
-            OpCase(op: .crossEntropy, shapes: [[4, 5], [4]], domain: (-3, 3), labels: (1, 5)),
-            OpCase(op: .crossEntropy, shapes: [[5], []], domain: (-3, 3), labels: (1, 5)),
             OpCase(
-                op: .crossEntropy, shapes: [[2, 3, 4], [2, 3]], domain: (-3, 3), labels: (1, 4)),
+                op: .loss(.crossEntropy), shapes: [[4, 5], [4]], domain: (-3, 3), labels: (1, 5)),
+            OpCase(op: .loss(.crossEntropy), shapes: [[5], []], domain: (-3, 3), labels: (1, 5)),
+            OpCase(
+                op: .loss(.crossEntropy), shapes: [[2, 3, 4], [2, 3]], domain: (-3, 3),
+                labels: (1, 4)),
         ]
     case .sigmoidCrossEntropy:
         return [
             OpCase(
-                op: .sigmoidCrossEntropy, shapes: [[3, 4], [3, 4]], domain: (-4, 4),
+                op: .loss(.sigmoidCrossEntropy), shapes: [[3, 4], [3, 4]], domain: (-4, 4),
                 probabilities: [1]),
             OpCase(
-                op: .sigmoidCrossEntropy, shapes: [[3, 4], []], domain: (-4, 4), probabilities: [1]),
+                op: .loss(.sigmoidCrossEntropy), shapes: [[3, 4], []], domain: (-4, 4),
+                probabilities: [1]),
             OpCase(
-                op: .sigmoidCrossEntropy, shapes: [[], [2, 2]], domain: (-4, 4), probabilities: [1]),
+                op: .loss(.sigmoidCrossEntropy), shapes: [[], [2, 2]], domain: (-4, 4),
+                probabilities: [1]),
         ]
     case .custom:
         return [

@@ -98,30 +98,39 @@ extension Node {
     }
     /// The same elements under another shape (one extent may be -1).
     @inlinable
-    public func reshaped(_ shape: Shape) -> Node { builder.apply(.reshape(shape), [self]) }
+    public func reshaped(_ shape: Shape) -> Node {
+        builder.apply(.movement(.reshape(shape)), [self])
+    }
     /// The last two axes swapped.
     @inlinable
-    public func transposed() -> Node { builder.apply(.transpose(permutation: nil), [self]) }
+    public func transposed() -> Node {
+        builder.apply(.movement(.transpose(permutation: nil)), [self])
+    }
     /// The axes permuted: output axis i is input axis `permutation[i]`.
     @inlinable
     public func permuted(_ permutation: [Int]) -> Node {
-        builder.apply(.transpose(permutation: permutation), [self])
+        builder.apply(.movement(.transpose(permutation: permutation)), [self])
     }
     /// Broadcast (NumPy rules) to `shape`.
     @inlinable
-    public func broadcast(to shape: Shape) -> Node { builder.apply(.broadcast(shape), [self]) }
+    public func broadcast(to shape: Shape) -> Node {
+        builder.apply(.movement(.broadcast(shape)), [self])
+    }
     /// Elements `range` along `axis`.
     @inlinable
     public func slice(axis: Int, _ range: Range<Int>) -> Node {
-        builder.apply(.slice(axis: axis, start: range.lowerBound, end: range.upperBound), [self])
+        builder.apply(
+            .movement(.slice(axis: axis, start: range.lowerBound, end: range.upperBound)), [self])
     }
     /// softmax along `axis` (the last by default).
     @inlinable
-    public func softmax(axis: Int = -1) -> Node { builder.apply(.softmax(axis: axis), [self]) }
+    public func softmax(axis: Int = -1) -> Node {
+        builder.apply(.loss(.softmax(axis: axis)), [self])
+    }
     /// log softmax along `axis` (the last by default), computed stably.
     @inlinable
     public func logSoftmax(axis: Int = -1) -> Node {
-        builder.apply(.logSoftmax(axis: axis), [self])
+        builder.apply(.loss(.logSoftmax(axis: axis)), [self])
     }
 }
 
@@ -130,21 +139,21 @@ extension Node {
 /// - Precondition: `nodes` is not empty.
 @inlinable
 public func concat<T>(_ nodes: [Node<T>], axis: Int) -> Node<T> {
-    nodes[0].builder.apply(.concat(axis: axis), nodes)
+    nodes[0].builder.apply(.movement(.concat(axis: axis)), nodes)
 }
 
 /// Per-example cross-entropy of `logits` (classes on the last axis) with
 /// integer class `labels` (shape: `logits` without its last axis).
 @inlinable
 public func crossEntropy<T>(logits: Node<T>, labels: Node<T>) -> Node<T> {
-    logits.builder.apply(.crossEntropy, [logits, labels])
+    logits.builder.apply(.loss(.crossEntropy), [logits, labels])
 }
 
 /// Elementwise binary log loss of `logits` against targets in [0, 1]:
 /// `−y·log σ(z) − (1 − y)·log(1 − σ(z))`, computed stably for any logit.
 @inlinable
 public func sigmoidCrossEntropy<T>(logits: Node<T>, targets: Node<T>) -> Node<T> {
-    logits.builder.apply(.sigmoidCrossEntropy, [logits, targets])
+    logits.builder.apply(.loss(.sigmoidCrossEntropy), [logits, targets])
 }
 
 /// eˣ, elementwise.

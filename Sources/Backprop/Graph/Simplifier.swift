@@ -69,13 +69,14 @@ enum Simplifier {
                 t.ops[i] = .identity
                 t.replaceParents(of: i, with: [only(u0)!])
                 rule = .negOfNeg
-            case (.log, .softmax(let axis)):
-                t.ops[i] = .logSoftmax(axis: axis)
+            case (.log, .loss(.softmax(let axis))):
+                t.ops[i] = .loss(.logSoftmax(axis: axis))
                 t.replaceParents(of: i, with: [only(u0)!])
                 rule = .logOfSoftmax
             case (.log, .unary(.sigmoid)):
                 let u = only(u0)!
-                let loss = t.append(name: nil, op: .sigmoidCrossEntropy, parents: [u, constant(1)])
+                let loss = t.append(
+                    name: nil, op: .loss(.sigmoidCrossEntropy), parents: [u, constant(1)])
                 shapes.append(shapes[u])
                 t.ops[i] = .unary(.neg)
                 t.replaceParents(of: i, with: [loss])
@@ -90,7 +91,7 @@ enum Simplifier {
                     isOnes(terms[1 - k], within: shapes[u])
                 else { continue }
                 let softplus = t.append(
-                    name: nil, op: .sigmoidCrossEntropy, parents: [u, constant(0)])
+                    name: nil, op: .loss(.sigmoidCrossEntropy), parents: [u, constant(0)])
                 shapes.append(shapes[u])
                 t.ops[i] = .identity
                 t.replaceParents(of: i, with: [softplus])

@@ -30,9 +30,9 @@
 // whole product. Its results are still reproducible run to run for the same
 // calls (it is pinned to one thread), which is why the runtime must choose
 // row ranges from the plan only, never from the number of threads (see
-// Note [Determinism] in Execution.swift). Measured with OpenBLAS 0.3.21:
-// 37×37×37 in row chunks of 1 or 5 rows differs from the whole product in a
-// few elements; larger chunks and sizes matched.
+// Note [Determinism] in Execution/Execution+Items.swift). Measured with
+// OpenBLAS 0.3.21: 37×37×37 in row chunks of 1 or 5 rows differs from the
+// whole product in a few elements; larger chunks and sizes matched.
 
 /// An element type with a SIMD micro-kernel: `Float` (8 lanes) and `Double`
 /// (4 lanes). On x86-64 without AVX each vector is two SSE registers.

@@ -1,5 +1,36 @@
 import Foundation
 
+// Note [NUMA placement]
+// On a machine with several NUMA nodes a thread reads memory on its own
+// node faster (and without crossing the interconnect) than memory on
+// another, so an execution's memory is placed by who writes and who reads
+// it. What the code does:
+//
+// - One arena per execution (Note [Memory reuse]), bound page by page
+//   (Note [Arena placement] in Memory/ArenaPlacement.swift): a page goes to
+//   the node whose tasks write most of its bytes — so values, gradients and
+//   partial buffers produced by a chunk live on the node of the chunk's
+//   home, and optimizer state on the node of its update chunk — and the
+//   values callers set (inputs, read-mostly parameters, constants, the
+//   cotangent) are interleaved over all nodes, so every node's workers
+//   share the bandwidth of reading them. With one node the arena is one
+//   block on it.
+// - Workers find their node when a pass starts, from `sched_getcpu` and the
+//   topology (``NUMASystem/currentNode()``; Dispatch cannot pin threads),
+//   and claim their node's tasks first (``PassState``, ``TaskAffinity``);
+//   a thread that migrates later only costs speed, never correctness.
+// - Alignment: the arena starts on a page and every buffer on a 16-element
+//   boundary (64 bytes for Float).
+// - Node ids are validated against the topology before anything is
+//   allocated or bound: libnuma silently places memory elsewhere for an
+//   invalid node (printing `mbind: Invalid argument`), which would make a
+//   wrong placement invisible.
+//
+// Placement changes where bytes live, never which bytes are computed:
+// results are bitwise identical with NUMA on, off or simulated. Placement
+// is verified with `move_pages` in query mode (``NUMASystem/pageStatus(of:)``),
+// not with timings.
+
 /// Chooses the process's ``NUMASystem`` from its configuration.
 ///
 /// ```swift

@@ -54,13 +54,13 @@ enum PageStatus: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A whole-page allocation obtained from a ``NUMASystem``: the only
-/// currency between systems and ``NodeArena``.
+/// A whole-page allocation obtained from a ``NUMASystem``: what
+/// ``AlignedBuffer`` holds an execution's arena in.
 ///
 /// `base` is page-aligned on the libnuma and simulated systems and 64-byte
 /// aligned on the fallback; `byteCount` is what must be handed back to
 /// ``NUMASystem/free(_:)`` (a whole number of pages). The memory is zero
-/// when it is handed out. A block is freed exactly once, by its arena.
+/// when it is handed out. A block is freed exactly once, by its owner.
 struct NUMABlock {
     let base: UnsafeMutableRawPointer
     let byteCount: Int

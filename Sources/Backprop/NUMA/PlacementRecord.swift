@@ -38,13 +38,6 @@ public struct PlacementRecord: Hashable, Sendable {
         counts[placement, default: [:]][role, default: 0] += byteCount
     }
 
-    /// Adds every count of `other`.
-    mutating func merge(_ other: PlacementRecord) {
-        for (placement, roles) in other.counts {
-            for (role, bytes) in roles { add(bytes, role: role, at: placement) }
-        }
-    }
-
     /// The bytes of `role` at `placement`.
     public func bytes(_ role: BufferRole, at placement: NUMAPlacement) -> Int {
         counts[placement]?[role] ?? 0

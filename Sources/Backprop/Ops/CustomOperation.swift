@@ -106,6 +106,64 @@ public struct ClosureOp<Element: TensorElement>: CustomOperation {
     }
 }
 
+// The custom-op contract, checked once here for every executor: the
+// reference executor (Op+Catalog.swift) and the runtime's kernels
+// (NodeKernel+Dispatch.swift) both call these. Errors carry the node's
+// display name where the caller knows it (the runtime adds it later).
+extension CustomOperation {
+    /// The announced output shape, checked: the op supports `dtype`, its
+    /// shape rule accepts the inputs, and the shape it announces is valid.
+    func checkedOutputShape(_ s: [Shape], dtype: DType) throws(ShapeRuleError) -> Shape {
+        guard supports(dtype) else {
+            throw .typeMismatch("custom op '\(name)' does not support \(dtype)")
+        }
+        let shape: Shape
+        do { shape = try outputShape(for: s) } catch { throw .mismatch("\(error)") }
+        if let problem = shape.validationProblem {
+            throw .mismatch("custom op '\(name)' announced an invalid shape: \(problem)")
+        }
+        return shape
+    }
+
+    /// `forward`, checked: a thrown error becomes
+    /// ``ExecutionError/customOpFailed(node:op:message:)``, a result of
+    /// another shape than announced ``ExecutionError/invalidCustomOpResult(node:op:message:)``.
+    func checkedForward<T: TensorElement>(_ x: [Tensor<T>], shape: Shape, node: String)
+        throws(ExecutionError) -> Tensor<T>
+    {
+        let y: Tensor<T>
+        do { y = try forward(x) } catch {
+            throw .customOpFailed(node: node, op: name, message: "\(error)")
+        }
+        guard y.shape == shape else {
+            throw .invalidCustomOpResult(
+                node: node, op: name, message: "returned shape \(y.shape), announced \(shape)")
+        }
+        return y
+    }
+
+    /// `vjp`, checked: one entry per input, each `nil` or of that input's shape.
+    func checkedVJP<T: TensorElement>(
+        inputs x: [Tensor<T>], output y: Tensor<T>, cotangent g: Tensor<T>, node: String
+    ) throws(ExecutionError) -> [Tensor<T>?] {
+        let result: [Tensor<T>?]
+        do { result = try vjp(inputs: x, output: y, cotangent: g) } catch {
+            throw .customOpFailed(node: node, op: name, message: "\(error)")
+        }
+        guard result.count == x.count else {
+            throw .invalidCustomOpResult(
+                node: node, op: name,
+                message: "VJP returned \(result.count) cotangents for \(x.count) inputs")
+        }
+        for (i, r) in result.enumerated() where r != nil && r!.shape != x[i].shape {
+            throw .invalidCustomOpResult(
+                node: node, op: name,
+                message: "VJP returned shape \(r!.shape) for input \(i) of shape \(x[i].shape)")
+        }
+        return result
+    }
+}
+
 /// Why a ``ClosureOp`` refused its arguments.
 public enum CustomOpShapeError: Error, CustomStringConvertible {
     /// The default shape rule needs at least one input.

@@ -154,15 +154,9 @@ extension NodeKernel {
                     scalars: Array(UnsafeBufferPointer(start: io.x(k), count: inputs[k].count)))
             }
             let y: Tensor<T>
-            do { y = try op.forward(x) } catch {
-                throw .custom(.customOpFailed(node: "", op: op.name, message: "\(error)"))
-            }
-            guard y.shape == output else {
-                throw .custom(
-                    .invalidCustomOpResult(
-                        node: "", op: op.name,
-                        message: "returned shape \(y.shape), announced \(output)"))
-            }
+            do throws(ExecutionError) {
+                y = try op.checkedForward(x, shape: output, node: "")
+            } catch { throw .custom(error) }
             _ = UnsafeMutableBufferPointer(start: io.y, count: output.count).initialize(
                 from: y.scalars)
         }
@@ -209,22 +203,8 @@ extension NodeKernel {
         let cot = Tensor(
             uncheckedShape: output,
             scalars: Array(UnsafeBufferPointer(start: g, count: output.count)))
-        let result: [Tensor<T>?]
-        do { result = try op.vjp(inputs: x, output: y, cotangent: cot) } catch {
-            throw .custom(.customOpFailed(node: "", op: op.name, message: "\(error)"))
-        }
-        guard result.count == inputs.count else {
-            throw .custom(
-                .invalidCustomOpResult(
-                    node: "", op: op.name,
-                    message: "VJP returned \(result.count) cotangents for \(inputs.count) inputs"))
-        }
-        for (k, r) in result.enumerated() where r != nil && r!.shape != inputs[k] {
-            throw .custom(
-                .invalidCustomOpResult(
-                    node: "", op: op.name,
-                    message: "VJP returned shape \(r!.shape) for input \(k) of shape \(inputs[k])"))
-        }
-        return result
+        do throws(ExecutionError) {
+            return try op.checkedVJP(inputs: x, output: y, cotangent: cot, node: "")
+        } catch { throw .custom(error) }
     }
 }

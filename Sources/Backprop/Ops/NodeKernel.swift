@@ -32,7 +32,7 @@ enum NodeKernel: Sendable {
         switch op {
         case .input, .parameter, .constant:
             self = .leaf
-        case .identity, .reshape:
+        case .identity, .movement(.reshape):
             self = .copy
         case .unary(let f):
             self = .unary(f)
@@ -55,7 +55,7 @@ enum NodeKernel: Sendable {
                     inputStrides: input.strides,
                     outputStrides: broadcastStrides4(g.kept, to: s[0]), reducedCount: g.reducedCount
                 ))
-        case .transpose(let p):
+        case .movement(.transpose(let p)):
             let perm = try! Movement.permutation(rank: s[0].rank, p)
             let pad = 4 - s[0].rank
             let xStrides = Dims4(s[0]).strides
@@ -69,18 +69,18 @@ enum NodeKernel: Sendable {
             self = .transpose(
                 forward: Gather(out: Dims4(output), strides: forward, base: 0),
                 backward: Gather(out: Dims4(s[0]), strides: backward, base: 0))
-        case .broadcast:
+        case .movement(.broadcast):
             self = .broadcast(
                 Gather(out: Dims4(output), strides: broadcastStrides4(s[0], to: output), base: 0),
                 summed: Broadcast2.summed(Dims4(s[0]), Dims4(output)), input: Dims4(s[0]))
-        case .slice(let axis, let start, let end):
+        case .movement(.slice(let axis, let start, let end)):
             let a = s[0].normalizedAxis(axis)! + 4 - s[0].rank
             let xStrides = Dims4(s[0]).strides
             self = .slice(
                 Gather(out: Dims4(output), strides: xStrides, base: start * xStrides[a]),
                 input: Dims4(s[0]), axis: a, start: start, end: end, gStrides: Dims4(output).strides
             )
-        case .concat(let axis):
+        case .movement(.concat(let axis)):
             let a = output.normalizedAxis(axis)!
             var starts: [Int] = []
             var position = 0
@@ -92,14 +92,14 @@ enum NodeKernel: Sendable {
                 ConcatGeometry(
                     inner: output.dimensions[(a + 1)...].reduce(1, *), extent: output[a],
                     starts: starts, extents: s.map { $0[a] }))
-        case .softmax(let axis):
+        case .loss(.softmax(let axis)):
             self = .softmax(AxisView(s[0], axis: s[0].normalizedAxis(axis)!), log: false)
-        case .logSoftmax(let axis):
+        case .loss(.logSoftmax(let axis)):
             self = .softmax(AxisView(s[0], axis: s[0].normalizedAxis(axis)!), log: true)
-        case .crossEntropy:
+        case .loss(.crossEntropy):
             let classes = s[0][s[0].rank - 1]
             self = .crossEntropy(examples: s[0].count / classes, classes: classes)
-        case .sigmoidCrossEntropy:
+        case .loss(.sigmoidCrossEntropy):
             self = .sigmoidCrossEntropy(Broadcast2(s[0], s[1], out: output))
         case .custom(let op):
             self = .custom(op, inputs: s, output: output)

@@ -1,11 +1,19 @@
 /// A node's operation: what `f_i` computes from the node's parents.
 ///
-/// The catalog is small and grouped by family; each family's forward kernel
-/// and vector-Jacobian product (VJP) live side by side in the file named
-/// after the family (`Elementwise.swift`, `Reductions.swift`,
-/// `Movement.swift`, `Matmul.swift`, `Losses.swift`). `Op+Catalog.swift`
-/// dispatches with exhaustive `switch`es, so an op without a shape rule, a
-/// forward kernel or a VJP does not compile.
+/// The catalog is small and grouped by family: leaves, `identity`, and one
+/// case per family whose payload names the op within it (``UnaryFunction``,
+/// ``BinaryFunction``, ``Reduction``, ``MovementOp``, ``LossOp``), so a new
+/// op of a family adds a case to that family's enum, not to `Op`. Each
+/// family lives in its own folder under `Ops/`, with its reference forward
+/// kernels and vector-Jacobian products (VJPs), its ranged kernels and its
+/// geometry side by side. `Op+Catalog.swift` dispatches to the families with
+/// exhaustive `switch`es, so an op without an arity, a shape rule, a forward
+/// kernel or a VJP does not compile.
+///
+/// ```swift
+/// let t: Op = .movement(.transpose(permutation: [1, 0]))
+/// let l: Op = .loss(.softmax(axis: -1))
+/// ```
 ///
 /// See `docs/ops.md` for every op's forward and VJP formula.
 public enum Op: Sendable {
@@ -26,27 +34,11 @@ public enum Op: Sendable {
     /// A reduction over `axes` (all axes when `nil`), keeping reduced axes
     /// as extent 1 when `keepDims`.
     case reduce(Reduction, axes: [Int]?, keepDims: Bool)
-    /// The same elements under a new shape (one extent may be -1: inferred).
-    case reshape(Shape)
-    /// Axis permutation: output axis `i` is input axis `permutation[i]`;
-    /// `nil` swaps the last two axes.
-    case transpose(permutation: [Int]?)
-    /// NumPy broadcast to a shape.
-    case broadcast(Shape)
-    /// Elements `start..<end` along `axis`.
-    case slice(axis: Int, start: Int, end: Int)
-    /// Concatenation of all parents along `axis`.
-    case concat(axis: Int)
-    /// softmax along `axis`, computed stably (max subtracted).
-    case softmax(axis: Int)
-    /// log softmax along `axis`, computed stably (log-sum-exp).
-    case logSoftmax(axis: Int)
-    /// Per-example cross-entropy of logits (classes on the last axis) with
-    /// integer class labels: `logsumexp(z) − z[label]`. Parents: logits, labels.
-    case crossEntropy
-    /// Elementwise binary log loss from logits, stable for any logit:
-    /// `max(z, 0) − z·y + log(1 + e^−|z|)`. Parents: logits, targets.
-    case sigmoidCrossEntropy
+    /// A movement op: the same elements rearranged (reshape, transpose,
+    /// broadcast, slice, concat).
+    case movement(MovementOp)
+    /// softmax, log-softmax and the losses built on them.
+    case loss(LossOp)
     /// A user-defined op. See ``CustomOperation``.
     indirect case custom(any CustomOperation)
 
@@ -61,15 +53,8 @@ public enum Op: Sendable {
         case .binary(let f): f.kind
         case .matmul: .matmul
         case .reduce(let r, _, _): r.kind
-        case .reshape: .reshape
-        case .transpose: .transpose
-        case .broadcast: .broadcast
-        case .slice: .slice
-        case .concat: .concat
-        case .softmax: .softmax
-        case .logSoftmax: .logSoftmax
-        case .crossEntropy: .crossEntropy
-        case .sigmoidCrossEntropy: .sigmoidCrossEntropy
+        case .movement(let m): m.kind
+        case .loss(let l): l.kind
         case .custom: .custom
         }
     }

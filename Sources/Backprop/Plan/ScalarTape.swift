@@ -43,7 +43,9 @@ struct ScalarTape: Sendable {
             switch graph.op(of: i) {
             case .input, .parameter, .constant: code = .leaf
             case .reduce(.max, _, _): code = .maxOfOne
-            case .identity, .reshape, .reduce, .broadcast, .transpose: code = .copy
+            case .identity, .reduce, .movement(.reshape), .movement(.broadcast),
+                .movement(.transpose):
+                code = .copy
             case .unary(let f):
                 switch f {
                 case .neg: code = .neg
@@ -67,8 +69,10 @@ struct ScalarTape: Sendable {
                 case .mul: code = .mul
                 case .div: code = .div
                 }
-            case .sigmoidCrossEntropy: code = .sigmoidCrossEntropy
-            case .matmul, .slice, .concat, .softmax, .logSoftmax, .crossEntropy, .custom: return nil
+            case .loss(.sigmoidCrossEntropy): code = .sigmoidCrossEntropy
+            case .matmul, .movement(.slice), .movement(.concat), .loss(.softmax),
+                .loss(.logSoftmax), .loss(.crossEntropy), .custom:
+                return nil
             }
             codes.append(code)
             a.append(parents.first ?? 0)

@@ -113,7 +113,11 @@ extension Graph {
         let uses = children(of: node).filter { outputDepends(on: $0) }
         return !uses.isEmpty
             && uses.allSatisfy {
-                if case .crossEntropy = op(of: $0) { parents(of: $0).first != node } else { false }
+                if case .loss(.crossEntropy) = op(of: $0) {
+                    parents(of: $0).first != node
+                } else {
+                    false
+                }
             }
     }
 }

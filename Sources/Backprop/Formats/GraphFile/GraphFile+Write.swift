@@ -111,8 +111,8 @@ extension GraphFile {
     /// The op's attributes as JSON members, or `nil` when it has none.
     private static func attributes(_ op: Op, node: String) throws(GraphFileError) -> String? {
         switch op {
-        case .input, .parameter, .constant, .identity, .binary, .matmul, .crossEntropy,
-            .sigmoidCrossEntropy:
+        case .input, .parameter, .constant, .identity, .binary, .matmul, .loss(.crossEntropy),
+            .loss(.sigmoidCrossEntropy):
             return nil
         case .unary(let f):
             guard case .pow(let p) = f else { return nil }
@@ -125,13 +125,13 @@ extension GraphFile {
             if let axes { members.append("\"axes\": \(integers(axes))") }
             if keepDims { members.append("\"keep_dims\": true") }
             return members.isEmpty ? nil : members.joined(separator: ", ")
-        case .reshape(let shape), .broadcast(let shape):
+        case .movement(.reshape(let shape)), .movement(.broadcast(let shape)):
             return "\"shape\": \(integers(shape.dimensions))"
-        case .transpose(let permutation):
+        case .movement(.transpose(let permutation)):
             return permutation.map { "\"permutation\": \(integers($0))" }
-        case .slice(let axis, let start, let end):
+        case .movement(.slice(let axis, let start, let end)):
             return "\"axis\": \(axis), \"start\": \(start), \"end\": \(end)"
-        case .concat(let axis), .softmax(let axis), .logSoftmax(let axis):
+        case .movement(.concat(let axis)), .loss(.softmax(let axis)), .loss(.logSoftmax(let axis)):
             return "\"axis\": \(axis)"
         case .custom(let custom):
             throw .customOp(node: node, op: custom.name)

@@ -362,18 +362,21 @@ struct GraphFileDecoder {
             return .reduce(
                 reduction, axes: try a.optionalIntegers("axes"),
                 keepDims: try a.optionalBool("keep_dims") ?? false)
-        case .reshape: return .reshape(Shape(try a.integers("shape")))
-        case .transpose: return .transpose(permutation: try a.optionalIntegers("permutation"))
-        case .broadcast: return .broadcast(Shape(try a.integers("shape")))
+        case .reshape: return .movement(.reshape(Shape(try a.integers("shape"))))
+        case .transpose:
+            return .movement(
+                .transpose(permutation: try a.optionalIntegers("permutation")))
+        case .broadcast: return .movement(.broadcast(Shape(try a.integers("shape"))))
         case .slice:
-            return .slice(
-                axis: try a.integer("axis"), start: try a.integer("start"),
-                end: try a.integer("end"))
-        case .concat: return .concat(axis: try a.integer("axis"))
-        case .softmax: return .softmax(axis: try a.optionalInteger("axis") ?? -1)
-        case .logSoftmax: return .logSoftmax(axis: try a.optionalInteger("axis") ?? -1)
-        case .crossEntropy: return .crossEntropy
-        case .sigmoidCrossEntropy: return .sigmoidCrossEntropy
+            return .movement(
+                .slice(
+                    axis: try a.integer("axis"), start: try a.integer("start"),
+                    end: try a.integer("end")))
+        case .concat: return .movement(.concat(axis: try a.integer("axis")))
+        case .softmax: return .loss(.softmax(axis: try a.optionalInteger("axis") ?? -1))
+        case .logSoftmax: return .loss(.logSoftmax(axis: try a.optionalInteger("axis") ?? -1))
+        case .crossEntropy: return .loss(.crossEntropy)
+        case .sigmoidCrossEntropy: return .loss(.sigmoidCrossEntropy)
         case .custom: throw .unknownOp(node: node, op: kind.rawValue)
         }
     }
