@@ -87,72 +87,80 @@ struct ScalarTape: Sendable {
         output = positions[graph.output]
     }
 
-    /// Evaluates every node: `v[i] = f_i(v[a[i]], v[b[i]])`.
+    /// Evaluates every node: `v[i] = f_i(v[a[i]], v[b[i]])`, with the
+    /// catalog's own `@inlinable` rules (``UnaryFunction/apply(_:)``,
+    /// ``BinaryFunction/apply(_:_:)``): each case names its function as a
+    /// constant, so the compiler folds the catalog's switch away and the
+    /// tape keeps its one switch on a byte.
     func forward<T: TensorElement>(_ v: UnsafeMutablePointer<T>) {
         for i in 0..<count {
             let x = v[Int(a[i])], y = v[Int(b[i])]
             switch codes[i] {
             case .leaf: continue
             case .copy, .maxOfOne: v[i] = x
-            case .neg: v[i] = -x
-            case .exp: v[i] = T.exp(x)
-            case .log: v[i] = T.log(x)
-            case .sqrt: v[i] = x.squareRoot()
-            case .pow: v[i] = power(x, constant[i])
-            case .tanh: v[i] = T.tanh(x)
-            case .sigmoid: v[i] = logistic(x)
-            case .relu: v[i] = x > 0 || x.isNaN ? x : 0
-            case .sin: v[i] = T.sin(x)
-            case .cos: v[i] = T.cos(x)
-            case .abs: v[i] = Swift.abs(x)
-            case .add: v[i] = x + y
-            case .sub: v[i] = x - y
-            case .mul: v[i] = x * y
-            case .div: v[i] = x / y
+            case .neg: v[i] = UnaryFunction.neg.apply(x)
+            case .exp: v[i] = UnaryFunction.exp.apply(x)
+            case .log: v[i] = UnaryFunction.log.apply(x)
+            case .sqrt: v[i] = UnaryFunction.sqrt.apply(x)
+            case .pow: v[i] = UnaryFunction.pow(constant[i]).apply(x)
+            case .tanh: v[i] = UnaryFunction.tanh.apply(x)
+            case .sigmoid: v[i] = UnaryFunction.sigmoid.apply(x)
+            case .relu: v[i] = UnaryFunction.relu.apply(x)
+            case .sin: v[i] = UnaryFunction.sin.apply(x)
+            case .cos: v[i] = UnaryFunction.cos.apply(x)
+            case .abs: v[i] = UnaryFunction.abs.apply(x)
+            case .add: v[i] = BinaryFunction.add.apply(x, y)
+            case .sub: v[i] = BinaryFunction.sub.apply(x, y)
+            case .mul: v[i] = BinaryFunction.mul.apply(x, y)
+            case .div: v[i] = BinaryFunction.div.apply(x, y)
             case .sigmoidCrossEntropy: v[i] = Losses.sigmoidCrossEntropy(x, y)
             }
         }
     }
 
     /// Accumulates adjoints in reverse: `g` starts as zeros with the seed at
-    /// the output; each node adds `g[i] · ∂f_i/∂x` into its operands.
+    /// the output; each node adds `g[i] · ∂f_i/∂x` into its operands, by
+    /// the catalog's rules (``UnaryFunction/pullback(x:y:g:)``,
+    /// ``BinaryFunction/pullbacks(a:b:y:g:)``), as in ``forward(_:)``.
     func backward<T: TensorElement>(_ v: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>) {
-        for i in stride(from: count - 1, through: 0, by: -1) {
-            let gi = g[i]
+        @inline(__always) func unary(_ f: UnaryFunction, _ i: Int) {
+            let ia = Int(a[i])
+            g[ia] += f.pullback(x: v[ia], y: v[i], g: g[i])
+        }
+        @inline(__always) func binary(_ f: BinaryFunction, _ i: Int) {
             let ia = Int(a[i]), ib = Int(b[i])
-            let x = v[ia], y = v[ib], out = v[i]
+            let (ga, gb) = f.pullbacks(a: v[ia], b: v[ib], y: v[i], g: g[i])
+            g[ia] += ga
+            g[ib] += gb
+        }
+        for i in stride(from: count - 1, through: 0, by: -1) {
             switch codes[i] {
             case .leaf: continue
-            case .copy: g[ia] += gi
-            case .maxOfOne: g[ia] += x == out ? gi : 0
-            case .neg: g[ia] -= gi
-            case .exp: g[ia] += gi * out
-            case .log: g[ia] += gi / x
-            case .sqrt: g[ia] += gi / (2 * out)
-            case .pow:
-                let p = constant[i]
-                if p != 0 { g[ia] += gi * T(p) * power(x, p - 1) }
-            case .tanh: g[ia] += gi * (1 - out * out)
-            case .sigmoid: g[ia] += gi * out * (1 - out)
-            case .relu: g[ia] += x > 0 ? gi : 0
-            case .sin: g[ia] += gi * T.cos(x)
-            case .cos: g[ia] += -gi * T.sin(x)
-            case .abs: g[ia] += x > 0 ? gi : (x < 0 ? -gi : 0)
-            case .add:
-                g[ia] += gi
-                g[ib] += gi
-            case .sub:
-                g[ia] += gi
-                g[ib] -= gi
-            case .mul:
-                g[ia] += gi * y
-                g[ib] += gi * x
-            case .div:
-                g[ia] += gi / y
-                g[ib] += -gi * (out / y)
+            case .copy: g[Int(a[i])] += g[i]
+            case .maxOfOne:
+                let ia = Int(a[i])
+                g[ia] += v[ia] == v[i] ? g[i] : 0
+            case .neg: unary(.neg, i)
+            case .exp: unary(.exp, i)
+            case .log: unary(.log, i)
+            case .sqrt: unary(.sqrt, i)
+            case .pow: unary(.pow(constant[i]), i)
+            case .tanh: unary(.tanh, i)
+            case .sigmoid: unary(.sigmoid, i)
+            case .relu: unary(.relu, i)
+            case .sin: unary(.sin, i)
+            case .cos: unary(.cos, i)
+            case .abs: unary(.abs, i)
+            case .add: binary(.add, i)
+            case .sub: binary(.sub, i)
+            case .mul: binary(.mul, i)
+            case .div: binary(.div, i)
             case .sigmoidCrossEntropy:
-                g[ia] += gi * (logistic(x) - y)
-                g[ib] += -gi * x
+                let ia = Int(a[i]), ib = Int(b[i])
+                let (gz, gt) = Losses.sigmoidCrossEntropyPullbacks(
+                    z: v[ia], target: v[ib], g: g[i])
+                g[ia] += gz
+                g[ib] += gt
             }
         }
     }

@@ -156,6 +156,19 @@ public enum BinaryFunction: Sendable, Hashable {
         }
     }
 
+    /// The two one-sided pullbacks for one element, `(g·∂f/∂a, g·∂f/∂b)`,
+    /// given a, b, y = f(a, b) and the cotangent g (before any sum over
+    /// broadcast axes).
+    @inlinable
+    func pullbacks<T: TensorElement>(a: T, b: T, y: T, g: T) -> (T, T) {
+        switch self {
+        case .add: (g, g)
+        case .sub: (g, -g)
+        case .mul: (g * b, g * a)
+        case .div: (g / b, -g * (y / b))
+        }
+    }
+
     func forward<T: TensorElement>(_ a: Tensor<T>, _ b: Tensor<T>, shape: Shape) -> Tensor<T> {
         a.broadcastZip(b, to: shape) { apply($0, $1) }
     }

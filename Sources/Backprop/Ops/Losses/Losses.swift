@@ -160,6 +160,13 @@ enum Losses {
         return (a == 0 ? 0 : a * z) + T.log1p(T.exp(-Swift.abs(z)))
     }
 
+    /// The pullbacks of ``sigmoidCrossEntropy(_:_:)`` for one element:
+    /// `(g · (σ(z) − y), −g · z)`.
+    @inlinable
+    static func sigmoidCrossEntropyPullbacks<T: TensorElement>(z: T, target: T, g: T) -> (T, T) {
+        (g * (logistic(z) - target), -g * z)
+    }
+
     static func sigmoidCrossEntropyVJP<T>(_ z: Tensor<T>, _ y: Tensor<T>, g: Tensor<T>) -> [Tensor<
         T
     >?] {
