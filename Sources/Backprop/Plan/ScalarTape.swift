@@ -123,44 +123,35 @@ struct ScalarTape: Sendable {
     /// the catalog's rules (``UnaryFunction/pullback(x:y:g:)``,
     /// ``BinaryFunction/pullbacks(a:b:y:g:)``), as in ``forward(_:)``.
     func backward<T: TensorElement>(_ v: UnsafePointer<T>, _ g: UnsafeMutablePointer<T>) {
-        @inline(__always) func unary(_ f: UnaryFunction, _ i: Int) {
-            let ia = Int(a[i])
-            g[ia] += f.pullback(x: v[ia], y: v[i], g: g[i])
-        }
-        @inline(__always) func binary(_ f: BinaryFunction, _ i: Int) {
-            let ia = Int(a[i]), ib = Int(b[i])
-            let (ga, gb) = f.pullbacks(a: v[ia], b: v[ib], y: v[i], g: g[i])
-            g[ia] += ga
-            g[ib] += gb
-        }
         for i in stride(from: count - 1, through: 0, by: -1) {
+            let gi = g[i]
+            let ia = Int(a[i]), ib = Int(b[i])
+            let x = v[ia], y = v[ib], out = v[i]
             switch codes[i] {
             case .leaf: continue
-            case .copy: g[Int(a[i])] += g[i]
-            case .maxOfOne:
-                let ia = Int(a[i])
-                g[ia] += v[ia] == v[i] ? g[i] : 0
-            case .neg: unary(.neg, i)
-            case .exp: unary(.exp, i)
-            case .log: unary(.log, i)
-            case .sqrt: unary(.sqrt, i)
-            case .pow: unary(.pow(constant[i]), i)
-            case .tanh: unary(.tanh, i)
-            case .sigmoid: unary(.sigmoid, i)
-            case .relu: unary(.relu, i)
-            case .sin: unary(.sin, i)
-            case .cos: unary(.cos, i)
-            case .abs: unary(.abs, i)
-            case .add: binary(.add, i)
-            case .sub: binary(.sub, i)
-            case .mul: binary(.mul, i)
-            case .div: binary(.div, i)
+            case .copy: g[ia] += gi
+            case .maxOfOne: g[ia] += x == out ? gi : 0
+            case .neg: g[ia] += UnaryFunction.neg.pullback(x: x, y: out, g: gi)
+            case .exp: g[ia] += UnaryFunction.exp.pullback(x: x, y: out, g: gi)
+            case .log: g[ia] += UnaryFunction.log.pullback(x: x, y: out, g: gi)
+            case .sqrt: g[ia] += UnaryFunction.sqrt.pullback(x: x, y: out, g: gi)
+            case .pow: g[ia] += UnaryFunction.pow(constant[i]).pullback(x: x, y: out, g: gi)
+            case .tanh: g[ia] += UnaryFunction.tanh.pullback(x: x, y: out, g: gi)
+            case .sigmoid: g[ia] += UnaryFunction.sigmoid.pullback(x: x, y: out, g: gi)
+            case .relu: g[ia] += UnaryFunction.relu.pullback(x: x, y: out, g: gi)
+            case .sin: g[ia] += UnaryFunction.sin.pullback(x: x, y: out, g: gi)
+            case .cos: g[ia] += UnaryFunction.cos.pullback(x: x, y: out, g: gi)
+            case .abs: g[ia] += UnaryFunction.abs.pullback(x: x, y: out, g: gi)
+            case .add: accumulate(BinaryFunction.add.pullbacks(a: x, b: y, y: out, g: gi))
+            case .sub: accumulate(BinaryFunction.sub.pullbacks(a: x, b: y, y: out, g: gi))
+            case .mul: accumulate(BinaryFunction.mul.pullbacks(a: x, b: y, y: out, g: gi))
+            case .div: accumulate(BinaryFunction.div.pullbacks(a: x, b: y, y: out, g: gi))
             case .sigmoidCrossEntropy:
-                let ia = Int(a[i]), ib = Int(b[i])
-                let (gz, gt) = Losses.sigmoidCrossEntropyPullbacks(
-                    z: v[ia], target: v[ib], g: g[i])
-                g[ia] += gz
-                g[ib] += gt
+                accumulate(Losses.sigmoidCrossEntropyPullbacks(z: x, target: y, g: gi))
+            }
+            @inline(__always) func accumulate(_ pullbacks: (T, T)) {
+                g[ia] += pullbacks.0
+                g[ib] += pullbacks.1
             }
         }
     }

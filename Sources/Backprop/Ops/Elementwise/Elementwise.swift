@@ -48,7 +48,7 @@ public enum UnaryFunction: Sendable, Hashable {
     }
 
     /// f(x) for one element.
-    @inlinable
+    @inlinable @inline(__always)
     func apply<T: TensorElement>(_ x: T) -> T {
         switch self {
         case .neg: return -x
@@ -66,7 +66,7 @@ public enum UnaryFunction: Sendable, Hashable {
     }
 
     /// g · f'(x) for one element, given x, y = f(x) and the cotangent g.
-    @inlinable
+    @inlinable @inline(__always)
     func pullback<T: TensorElement>(x: T, y: T, g: T) -> T {
         switch self {
         case .neg: return -g
@@ -146,7 +146,7 @@ public enum BinaryFunction: Sendable, Hashable {
         return s
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     func apply<T: TensorElement>(_ a: T, _ b: T) -> T {
         switch self {
         case .add: a + b
@@ -159,7 +159,7 @@ public enum BinaryFunction: Sendable, Hashable {
     /// The two one-sided pullbacks for one element, `(g·∂f/∂a, g·∂f/∂b)`,
     /// given a, b, y = f(a, b) and the cotangent g (before any sum over
     /// broadcast axes).
-    @inlinable
+    @inlinable @inline(__always)
     func pullbacks<T: TensorElement>(a: T, b: T, y: T, g: T) -> (T, T) {
         switch self {
         case .add: (g, g)

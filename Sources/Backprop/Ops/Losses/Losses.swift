@@ -162,7 +162,7 @@ enum Losses {
 
     /// The pullbacks of ``sigmoidCrossEntropy(_:_:)`` for one element:
     /// `(g · (σ(z) − y), −g · z)`.
-    @inlinable
+    @inlinable @inline(__always)
     static func sigmoidCrossEntropyPullbacks<T: TensorElement>(z: T, target: T, g: T) -> (T, T) {
         (g * (logistic(z) - target), -g * z)
     }
