@@ -203,6 +203,12 @@ struct TrainCommand: ParsableCommand {
             }
             let data = Workloads.spirals(
                 classes: classes, samplesPerClass: samples / classes, seed: seed)
+            // The spirals round --samples down to a multiple of --classes.
+            guard batch <= data.samples else {
+                throw .badInput(
+                    "--batch must be from 1 to the number of samples (\(data.samples)), got \(batch)"
+                )
+            }
             let layers = [2] + widths.map { $0! } + [classes]
             return Setup(
                 name: "mlp", dtype: elementType, epochs: epochs, optimizer: chosen, batch: batch,
@@ -289,38 +295,22 @@ struct TrainCommand: ParsableCommand {
         }
         var progress = Progress(epochs: setup.epochs, batches: batches)
         var reports: [EpochReport] = []
-        let features = model.features
         do {
+            // The minibatches are read in place (bound, not copied); a last
+            // partial batch is left out.
+            var trainer = try Trainer(
+                execution: execution, batchSize: setup.batch, partialBatch: .drop)
             for epoch in stride(from: 1, through: setup.epochs, by: 1) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                var lossSum = 0.0
-                // The minibatches are read in place (bound, not copied).
-                try x.withUnsafeBufferPointer { xs in
-                    try y.withUnsafeBufferPointer { ys in
-                        for b in 0..<batches {
-                            let rows = (b * setup.batch)..<((b + 1) * setup.batch)
-                            try execution.bindInput(
-                                Model<T>.inputName,
-                                toUnsafeBuffer: UnsafeBufferPointer(
-                                    rebasing: xs[
-                                        (rows.lowerBound * features)..<(rows.upperBound * features)]
-                                ))
-                            try execution.bindInput(
-                                Model<T>.targetName,
-                                toUnsafeBuffer: UnsafeBufferPointer(rebasing: ys[rows]))
-                            try execution.step(on: runtime)
-                            let loss = Double(execution.scalarOutput!)
-                            lossSum += loss
-                            progress.update(epoch: epoch, batch: b + 1, loss: loss)
-                        }
-                    }
+                let batchLoss = try trainer.epoch(samples: x, labels: y, on: runtime) { step in
+                    progress.update(epoch: epoch, batch: step.batch, loss: step.loss)
                 }
                 let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
                 let (loss, accuracy) = try evaluator.evaluate(
                     parametersFrom: execution, x: x, y: y, on: runtime)
                 let report = EpochReport(
                     epoch: epoch, loss: loss, accuracy: accuracy,
-                    batchLoss: lossSum / Double(Swift.max(1, batches)),
+                    batchLoss: batchLoss,
                     milliseconds: Double(nanoseconds) / 1e6)
                 reports.append(report)
                 progress.clear()
