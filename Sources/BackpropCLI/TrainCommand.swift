@@ -53,9 +53,6 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Examples per minibatch.")
     var batch = 64
 
-    @Option(help: "Worker threads (default: BACKPROP_THREADS, else the active cores).")
-    var threads: Int?
-
     @Option(help: "The seed of the data (and of the MLP's weights) (default: logreg 11, mlp 1).")
     var seed: UInt64?
 
@@ -77,11 +74,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "float32 or float64 (default: logreg float64, mlp float32).")
     var dtype: String?
 
-    @Option(help: "Plan option: the target cost of one chunk (element-operations).")
-    var grain = PlanOptions().grain
-
-    @Option(help: "Plan option: levels cheaper than this run inline on one worker.")
-    var inlineThreshold = PlanOptions().inlineThreshold
+    @OptionGroup(title: "Runtime options")
+    var runtimeOptions: RuntimeOptions
 
     @Option(
         help: ArgumentHelp(
@@ -95,8 +89,8 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func run() throws(CLIFailure) {
+        let runtime = try runtimeOptions.runtime()
         let setup = try makeSetup()
-        let runtime = try configuredRuntime(threads: threads)
         switch setup.dtype {
         case .float32: try train(Float.self, setup, runtime)
         case .float64: try train(Double.self, setup, runtime)
@@ -157,13 +151,6 @@ struct TrainCommand: ParsableCommand {
         let dtypeName = dtype ?? (isMLP ? "float32" : "float64")
         guard let elementType = DType(rawValue: dtypeName) else {
             throw .badInput("--dtype: '\(dtypeName)' is not float32 or float64")
-        }
-        guard grain >= 1 else { throw .badInput("--grain must be at least 1, got \(grain)") }
-        guard inlineThreshold >= 0 else {
-            throw .badInput("--inline-threshold must not be negative, got \(inlineThreshold)")
-        }
-        if let threads, !(1...1024).contains(threads) {
-            throw .badInput("--threads must be from 1 to 1024, got \(threads)")
         }
         let samples = self.samples ?? (isMLP ? 1536 : 65_536)
         guard (1...10_000_000).contains(samples) else {
@@ -262,8 +249,7 @@ struct TrainCommand: ParsableCommand {
         do {
             let plan = Plan(
                 try model.trainingGraph(batch: setup.batch),
-                options: PlanOptions(
-                    grain: grain, inlineThreshold: inlineThreshold, optimizer: setup.optimizer))
+                options: runtimeOptions.planOptions(optimizer: setup.optimizer))
             execution = try Execution(plan: plan, runtime: runtime)
             evaluator = ModelEvaluator(model: model, batch: 4096)
         } catch {
