@@ -28,7 +28,7 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Workloads to run (default: all).", valueName: "workload"))
     var workloads: [String] = []
 
-    @Option(help: ArgumentHelp("Thread counts.", valueName: "list"))
+    @Option(help: ArgumentHelp("Thread counts, 1 to 1024 each.", valueName: "list"))
     var threads = "1,2"
 
     @Option(help: "Timed repetitions per workload and thread count.")
@@ -58,7 +58,7 @@ struct BenchCommand: ParsableCommand {
         guard (1...1_000_000).contains(repetitions) else {
             throw .badInput("--repetitions must be from 1 to 1000000, got \(repetitions)")
         }
-        let counts = try parseThreadList(threads)
+        let counts = try RuntimeOptions.threadCounts(threads)
         let runtimes = try counts.map { (n) throws(CLIFailure) in try configuredRuntime(threads: n)
         }
         let bench = WorkloadBench(repetitions: repetitions, quick: quick)
@@ -131,15 +131,4 @@ extension String {
     fileprivate func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
-}
-
-/// `1,2,4` → [1, 2, 4]; anything else is bad input.
-func parseThreadList(_ text: String) throws(CLIFailure) -> [Int] {
-    let counts = text.split(separator: ",", omittingEmptySubsequences: false).map {
-        Int($0.trimmingCharacters(in: .whitespaces))
-    }
-    guard !counts.isEmpty, counts.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1024 }) else {
-        throw .badInput("--threads: '\(text)' is not a list of thread counts from 1 to 1024")
-    }
-    return counts.map { $0! }
 }

@@ -24,8 +24,8 @@ struct RunCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The graph file ('-' for standard input).", valueName: "file"))
     var file: String
 
-    @Option(help: "Workers per pass (default: BACKPROP_THREADS, else the active cores).")
-    var threads: Int?
+    @OptionGroup(title: "Runtime options")
+    var runtimeOptions: RuntimeOptions
 
     @Flag(help: #"Print {"output": V, "gradients": {"x": G, ...}} on one line."#)
     var json = false
@@ -36,30 +36,14 @@ struct RunCommand: ParsableCommand {
             valueName: "file"))
     var trace: String?
 
-    @Option(help: "Plan option: the target cost of one chunk (element-operations).")
-    var grain = PlanOptions().grain
-
-    @Option(help: "Plan option: levels cheaper than this run inline on one worker.")
-    var inlineThreshold = PlanOptions().inlineThreshold
-
-    @Option(help: "Plan option: the most chunks one node is split into.")
-    var maxChunks = PlanOptions().maxChunksPerNode
-
     /// The deliberate bug of `backprop stress --inject-fault`, so that a
     /// repro written under it replays.
     @Flag(help: .hidden)
     var injectFault = false
 
-    mutating func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if grain < 1 { throw ValidationError("--grain must be at least 1") }
-        if inlineThreshold < 0 { throw ValidationError("--inline-threshold must not be negative") }
-        if maxChunks < 1 { throw ValidationError("--max-chunks must be at least 1") }
-    }
-
     func run() throws(CLIFailure) {
+        let runtime = try runtimeOptions.runtime()
         let graph = try loadGraphFile(file)
-        let runtime = try configuredRuntime(threads: threads)
         switch graph {
         case .float32(let g): print(try execute(g, on: runtime))
         case .float64(let g): print(try execute(g, on: runtime))
@@ -87,9 +71,8 @@ struct RunCommand: ParsableCommand {
         }
         let execution: Execution<T>
         do {
-            let options = PlanOptions(
-                grain: grain, inlineThreshold: inlineThreshold, maxChunksPerNode: maxChunks)
-            execution = try Execution(plan: Plan(graph, options: options), runtime: runtime)
+            execution = try Execution(
+                plan: Plan(graph, options: runtimeOptions.planOptions()), runtime: runtime)
             execution.isTracing = trace != nil
             execution.injectsFault = injectFault
             try execution.run(on: runtime)

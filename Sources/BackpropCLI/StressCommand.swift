@@ -46,7 +46,9 @@ struct StressCommand: ParsableCommand {
             valueName: "seed"))
     var graphSeeds: [UInt64] = []
 
-    @Option(help: ArgumentHelp("Thread counts to run every graph at.", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Thread counts to run every graph at, 1 to 1024 each.", valueName: "list"))
     var threads = "1,2,4"
 
     @Option(help: "Graph kind: scalar, tensor or mixed.")
@@ -169,7 +171,7 @@ struct StressCommand: ParsableCommand {
         case (nil, nil):
             options.limit = graphSeeds.isEmpty ? .duration(30) : .iterations(graphSeeds.count)
         }
-        options.threadCounts = try parseThreadList(threads)
+        options.threadCounts = try RuntimeOptions.threadCounts(threads)
         guard let kind = StressGraphSettings.Kind(rawValue: kind) else {
             throw .badInput("--kind: '\(kind)' is not scalar, tensor or mixed")
         }

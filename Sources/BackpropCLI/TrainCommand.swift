@@ -53,9 +53,6 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Examples per minibatch.")
     var batch = 64
 
-    @Option(help: "Worker threads (default: BACKPROP_THREADS, else the active cores).")
-    var threads: Int?
-
     @Option(help: "The seed of the data (and of the MLP's weights) (default: logreg 11, mlp 1).")
     var seed: UInt64?
 
@@ -77,11 +74,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "float32 or float64 (default: logreg float64, mlp float32).")
     var dtype: String?
 
-    @Option(help: "Plan option: the target cost of one chunk (element-operations).")
-    var grain = PlanOptions().grain
-
-    @Option(help: "Plan option: levels cheaper than this run inline on one worker.")
-    var inlineThreshold = PlanOptions().inlineThreshold
+    @OptionGroup(title: "Runtime options")
+    var runtimeOptions: RuntimeOptions
 
     @Option(
         help: ArgumentHelp(
@@ -95,8 +89,8 @@ struct TrainCommand: ParsableCommand {
     var json = false
 
     func run() throws(CLIFailure) {
+        let runtime = try runtimeOptions.runtime()
         let setup = try makeSetup()
-        let runtime = try configuredRuntime(threads: threads)
         switch setup.dtype {
         case .float32: try train(Float.self, setup, runtime)
         case .float64: try train(Double.self, setup, runtime)
@@ -158,13 +152,6 @@ struct TrainCommand: ParsableCommand {
         guard let elementType = DType(rawValue: dtypeName) else {
             throw .badInput("--dtype: '\(dtypeName)' is not float32 or float64")
         }
-        guard grain >= 1 else { throw .badInput("--grain must be at least 1, got \(grain)") }
-        guard inlineThreshold >= 0 else {
-            throw .badInput("--inline-threshold must not be negative, got \(inlineThreshold)")
-        }
-        if let threads, !(1...1024).contains(threads) {
-            throw .badInput("--threads must be from 1 to 1024, got \(threads)")
-        }
         let samples = self.samples ?? (isMLP ? 1536 : 65_536)
         guard (1...10_000_000).contains(samples) else {
             throw .badInput("--samples must be from 1 to 10000000, got \(samples)")
@@ -203,6 +190,12 @@ struct TrainCommand: ParsableCommand {
             }
             let data = Workloads.spirals(
                 classes: classes, samplesPerClass: samples / classes, seed: seed)
+            // The spirals round --samples down to a multiple of --classes.
+            guard batch <= data.samples else {
+                throw .badInput(
+                    "--batch must be from 1 to the number of samples (\(data.samples)), got \(batch)"
+                )
+            }
             let layers = [2] + widths.map { $0! } + [classes]
             return Setup(
                 name: "mlp", dtype: elementType, epochs: epochs, optimizer: chosen, batch: batch,
@@ -256,8 +249,7 @@ struct TrainCommand: ParsableCommand {
         do {
             let plan = Plan(
                 try model.trainingGraph(batch: setup.batch),
-                options: PlanOptions(
-                    grain: grain, inlineThreshold: inlineThreshold, optimizer: setup.optimizer))
+                options: runtimeOptions.planOptions(optimizer: setup.optimizer))
             execution = try Execution(plan: plan, runtime: runtime)
             evaluator = ModelEvaluator(model: model, batch: 4096)
         } catch {
@@ -289,38 +281,22 @@ struct TrainCommand: ParsableCommand {
         }
         var progress = Progress(epochs: setup.epochs, batches: batches)
         var reports: [EpochReport] = []
-        let features = model.features
         do {
+            // The minibatches are read in place (bound, not copied); a last
+            // partial batch is left out.
+            var trainer = try Trainer(
+                execution: execution, batchSize: setup.batch, partialBatch: .drop)
             for epoch in stride(from: 1, through: setup.epochs, by: 1) {
                 let start = DispatchTime.now().uptimeNanoseconds
-                var lossSum = 0.0
-                // The minibatches are read in place (bound, not copied).
-                try x.withUnsafeBufferPointer { xs in
-                    try y.withUnsafeBufferPointer { ys in
-                        for b in 0..<batches {
-                            let rows = (b * setup.batch)..<((b + 1) * setup.batch)
-                            try execution.bindInput(
-                                Model<T>.inputName,
-                                toUnsafeBuffer: UnsafeBufferPointer(
-                                    rebasing: xs[
-                                        (rows.lowerBound * features)..<(rows.upperBound * features)]
-                                ))
-                            try execution.bindInput(
-                                Model<T>.targetName,
-                                toUnsafeBuffer: UnsafeBufferPointer(rebasing: ys[rows]))
-                            try execution.step(on: runtime)
-                            let loss = Double(execution.scalarOutput!)
-                            lossSum += loss
-                            progress.update(epoch: epoch, batch: b + 1, loss: loss)
-                        }
-                    }
+                let batchLoss = try trainer.epoch(samples: x, labels: y, on: runtime) { step in
+                    progress.update(epoch: epoch, batch: step.batch, loss: step.loss)
                 }
                 let nanoseconds = DispatchTime.now().uptimeNanoseconds - start
                 let (loss, accuracy) = try evaluator.evaluate(
                     parametersFrom: execution, x: x, y: y, on: runtime)
                 let report = EpochReport(
                     epoch: epoch, loss: loss, accuracy: accuracy,
-                    batchLoss: lossSum / Double(Swift.max(1, batches)),
+                    batchLoss: batchLoss,
                     milliseconds: Double(nanoseconds) / 1e6)
                 reports.append(report)
                 progress.clear()

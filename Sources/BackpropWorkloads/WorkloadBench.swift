@@ -111,31 +111,18 @@ public struct WorkloadBench: Sendable {
                 + Self.gradientChecks(execution).filter { $0.name == "grad_sum" }
         case .s4:
             let data = Workloads.logisticData()
-            let batch = 64, d = data.features
+            let batch = 64
             let plan = Plan(
-                try Workloads.logisticLoss(batch: batch, features: d),
+                try Workloads.logisticLoss(batch: batch, features: data.features),
                 options: PlanOptions(optimizer: .sgd(learningRate: 0.1)))
             m.blas = plan.usesBLAS
             var weights: [Double] = []
             m.times = try time {
-                // A fresh execution per epoch: w starts at 0 every time.
+                // A fresh execution per epoch: w starts at 0 every time. The
+                // trainer reads the minibatches in place (bound, not copied).
                 let execution = try Execution(plan: plan, runtime: runtime)
-                // Minibatches read in place from the data set (no copy).
-                try data.x.withUnsafeBufferPointer { xs in
-                    try data.y.withUnsafeBufferPointer { ys in
-                        for b in 0..<(data.samples / batch) {
-                            try execution.bindInput(
-                                "x",
-                                toUnsafeBuffer: UnsafeBufferPointer(
-                                    rebasing: xs[(b * batch * d)..<((b + 1) * batch * d)]))
-                            try execution.bindInput(
-                                "y",
-                                toUnsafeBuffer: UnsafeBufferPointer(
-                                    rebasing: ys[(b * batch)..<((b + 1) * batch)]))
-                            try execution.step(on: runtime)
-                        }
-                    }
-                }
+                var trainer = try Trainer(execution: execution, batchSize: batch)
+                try trainer.epoch(samples: data.x, labels: data.y, on: runtime)
                 weights = execution.parameter("w")!.scalars
             }
             // The loss over all 65,536 samples, outside the timed epochs.

@@ -227,19 +227,19 @@ import Testing
 
     /// Bad arguments: status 2 and one `error:` line.
     @Test(arguments: [
-        (["--threads", "0"], "error: --threads must be at least 1 (see 'backprop run --help')"),
+        (["--threads", "0"], "error: --threads must be from 1 to 1024, got 0"),
         (
             ["--threads", "two"],
             "error: the value 'two' is invalid for '--threads <threads>' (see 'backprop run --help')"
         ),
-        (["--grain", "0"], "error: --grain must be at least 1 (see 'backprop run --help')"),
+        (["--grain", "0"], "error: --grain must be at least 1, got 0"),
         (
             ["--inline-threshold=-1"],
-            "error: --inline-threshold must not be negative (see 'backprop run --help')"
+            "error: --inline-threshold must not be negative, got -1"
         ),
         (
             ["--max-chunks", "0"],
-            "error: --max-chunks must be at least 1 (see 'backprop run --help')"
+            "error: --max-chunks must be at least 1, got 0"
         ),
         (
             ["--jsn"],

@@ -142,6 +142,10 @@ import Testing
                 "--batch must be from 1 to the number of samples"
             ),
             (["train", "logreg", "--epochs=-1"], "--epochs must be from 0 to 1000000, got -1"),
+            (
+                ["train", "mlp", "--samples", "100", "--batch", "100"],
+                "--batch must be from 1 to the number of samples (99), got 100"
+            ),
             (["train", "mlp", "--hidden", "16,0"], "--hidden: '16,0' is not a list"),
             (["train", "mlp", "--activation", "gelu"], "--activation: 'gelu' is not relu or tanh"),
             (

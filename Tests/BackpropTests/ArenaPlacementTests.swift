@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Dispatch
 import Foundation
 import Testing
@@ -8,7 +9,7 @@ import Testing
 /// large vector) and whose input gets partial buffers (two matrix products
 /// of it in one level).
 private func wideGraph() throws -> Graph<Double> {
-    var rng = LCG(seed: 77)
+    var rng = WorkloadGenerator(seed: 77)
     let b = GraphBuilder<Double>()
     let x = b.input("x", .random([1 << 16], &rng))
     let w = b.parameter("w", .random([1 << 16], &rng))

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Testing
 
 @testable import Backprop
@@ -82,7 +83,7 @@ import Testing
     }
 
     @Test func labelsWithUnusedConsumersAreStillSkipped() throws {
-        var rng = LCG(seed: 8)
+        var rng = WorkloadGenerator(seed: 8)
         let b = GraphBuilder<Double>()
         let z = b.input("z", .random([2, 3], &rng))
         let labels = b.input("labels", Tensor([2.0, 0]))

@@ -12,7 +12,7 @@ import Testing
 func classifier(
     seed: UInt64, batch: Int = 16, features: Int = 24, hidden: Int = 32, classes: Int = 5
 ) throws -> Graph<Float> {
-    var rng = LCG(seed: seed)
+    var rng = WorkloadGenerator(seed: seed)
     let b = GraphBuilder<Float>()
     let x = b.input("x", .random([batch, features], &rng))
     let labels = b.input(
@@ -38,7 +38,7 @@ func classifier(
         #expect(plan.isParallel)
         let runtime = Runtime(threads: threads)
         let execution = try Execution(plan: plan)
-        var rng = LCG(seed: 4)
+        var rng = WorkloadGenerator(seed: 4)
         let batches = (0..<3).map { _ in Tensor<Float>.random([batch, features], &rng) }
         try execution.run(on: runtime)
         allocation_counter_begin()
@@ -63,7 +63,7 @@ func classifier(
         let graph = try classifier(seed: 5)
         let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
         let runtime = Runtime(threads: 2)
-        var rng = LCG(seed: 6)
+        var rng = WorkloadGenerator(seed: 6)
         let inputs = (0..<4).map { _ in Tensor<Float>.random([16, 24], &rng) }
         let expected = try inputs.map {
             try ReferenceExecutor().gradients(graph, inputs: ["x": $0])
@@ -137,7 +137,7 @@ func classifier(
     }
 
     @Test func sharedParameterInOneLevelAccumulatesThroughJoins() throws {
-        var rng = LCG(seed: 10)
+        var rng = WorkloadGenerator(seed: 10)
         let b = GraphBuilder<Double>()
         let p = b.parameter("p", .random([64], &rng))
         var terms: [Node<Double>] = []
@@ -154,7 +154,7 @@ func classifier(
     }
 
     @Test func sharedWeightsOfMatrixProductsJoinThroughPartials() throws {
-        var rng = LCG(seed: 15)
+        var rng = WorkloadGenerator(seed: 15)
         let b = GraphBuilder<Double>()
         let w = b.parameter("W", .random([8, 6], &rng))
         let terms = (0..<4).map { i in
@@ -168,7 +168,7 @@ func classifier(
     }
 
     @Test func cotangentGivesTheVJP() throws {
-        var rng = LCG(seed: 12)
+        var rng = WorkloadGenerator(seed: 12)
         let b = GraphBuilder<Double>()
         let a = b.input("A", .random([3, 4], &rng))
         let graph = try b.build(output: tanh(a).matmul(b.constant(.random([4, 2], &rng))))
@@ -362,7 +362,7 @@ func classifier(
 @Suite struct TwoStageReductionTests {
     @Test(arguments: [Reduction.sum, .mean, .max])
     func fewOutputsManyElementsSplitIntoBlocks(r: Reduction) throws {
-        var rng = LCG(seed: 40)
+        var rng = WorkloadGenerator(seed: 40)
         let b = GraphBuilder<Double>()
         // Rounded values give ties for max across blocks.
         let values = (0..<(2 * 8192)).map { _ in (rng.uniform(-4, 4) * 4).rounded() / 4 }

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Foundation
 import Testing
 
@@ -278,7 +279,7 @@ import Testing
     }
 
     @Test func expressionsPassTheGradientCheck() throws {
-        var rng = LCG(seed: 17)
+        var rng = WorkloadGenerator(seed: 17)
         for text in [
             "sigmoid(x*y) + tanh(x - y)^2", "sqrt(x^2 + y^2) / (1 + abs(x))",
             "log(1 + exp(-x*y)) * cos(y)", "relu(x) * sin(y)^3 - x^y",

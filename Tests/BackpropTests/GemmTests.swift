@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Dispatch
 import Foundation
 import Testing
@@ -54,7 +55,7 @@ struct GemmOperands<T: TensorElement> {
 
     init(_ shape: GemmCase, seed: UInt64) {
         self.shape = shape
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         lda = shape.aColumns + 3
         ldb = shape.bColumns + 2
         ldc = shape.n + 5

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Foundation
 import Testing
 
@@ -94,7 +95,7 @@ import Testing
         let seed = environment["BACKPROP_FUZZ_SEED"].flatMap { UInt64($0) } ?? 2024
         let seeds = try Self.seedFiles()
         let trees = seeds.map { try! JSONParser.parse(Array($0.utf8)) }
-        var mutator = Mutator(rng: LCG(seed: seed))
+        var mutator = Mutator(rng: WorkloadGenerator(seed: seed))
         var loaded = 0
         var errors: [String: Int] = [:]
         for k in 0..<cases {
@@ -159,7 +160,7 @@ import Testing
 
 /// Seeded mutations of bytes and of parsed JSON trees.
 struct Mutator {
-    var rng: LCG
+    var rng: WorkloadGenerator
 
     static let bytes =
         Array(#"{}[]",:-+0123456789.eE \u"#.utf8) + [0x00, 0x0A, 0x7F, 0x80, 0xC3, 0xFF]

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Foundation
 import Testing
 
@@ -206,7 +207,7 @@ func isWritable(_ kind: OpKind) -> Bool {
     }
 
     func roundTrip<T: TensorElement>(_ c: OpCase, kind: OpKind, _: T.Type, seed: UInt64) throws {
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         let b = GraphBuilder<T>()
         var nodes: [Node<T>] = []
         for (k, shape) in c.shapes.enumerated() {

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Foundation
 import Testing
 
@@ -61,7 +62,7 @@ import Testing
 
     @Test func jacobianOfMatrixFunctionWithSeveralInputs() throws {
         // F(A, v) = tanh(A·v) for A: 2×3, v: 3×1 → output 2×1.
-        var rng = LCG(seed: 17)
+        var rng = WorkloadGenerator(seed: 17)
         let b = GraphBuilder<Double>()
         let a = b.input("A", .random([2, 3], &rng))
         let v = b.input("v", .random([3, 1], &rng))

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Foundation
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
     }
 
     func randomBatch(seed: UInt64, size: Int, features: Int) -> Batch {
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         let w = (0..<features).map { _ in rng.uniform(-1, 1) }
         let x = (0..<size).map { _ in (0..<features).map { _ in rng.uniform(-2, 2) } }
         let y = (0..<size).map { _ in Double(rng.int(2)) }

@@ -1,3 +1,4 @@
+import BackpropWorkloads
 import Testing
 
 @testable import Backprop
@@ -158,7 +159,7 @@ func catalogCases(_ kind: OpKind) -> [OpCase] {
     /// directional derivative along a random direction u: the finite
     /// difference of ω along u against ⟨∇ω, u⟩ (JAX's check_vjp).
     func check<T: TensorElement>(_ c: OpCase, kind: OpKind, _: T.Type, seed: UInt64) throws {
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         let b = GraphBuilder<T>()
         var nodes: [Node<T>] = []
         for (k, shape) in c.shapes.enumerated() {

@@ -1,12 +1,13 @@
 import Backprop
+import BackpropWorkloads
 
 /// Random DAGs for the runtime tests: scalar or tensor nodes, fan-out,
 /// shared parameters, broadcasting, matmul, reductions, movement and losses.
 /// Values stay in safe domains (log and sqrt of x² + 1, division by x² + 1).
 struct RandomGraph {
-    var rng: LCG
+    var rng: WorkloadGenerator
 
-    init(seed: UInt64) { rng = LCG(seed: seed) }
+    init(seed: UInt64) { rng = WorkloadGenerator(seed: seed) }
 
     mutating func pick<C: Collection>(_ c: C) -> C.Element where C.Index == Int {
         c[c.startIndex + rng.int(c.count)]

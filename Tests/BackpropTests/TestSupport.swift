@@ -1,25 +1,11 @@
 import Backprop
-
-/// The workloads' generator (shared/workloads.md): a 64-bit LCG.
-struct LCG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state
-    }
-    /// A Double in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    /// A Double in [lo, hi).
-    mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * unit() }
-    /// An integer in 0..<n.
-    mutating func int(_ n: Int) -> Int { Int((next() >> 33) % UInt64(n)) }
-}
+import BackpropWorkloads
 
 extension Tensor {
     /// Uniform elements in [lo, hi), away from 0 by at least `gap` in magnitude.
     static func random(
-        _ shape: Shape, _ rng: inout LCG, _ lo: Double = -1, _ hi: Double = 1, gap: Double = 0
+        _ shape: Shape, _ rng: inout WorkloadGenerator, _ lo: Double = -1, _ hi: Double = 1,
+        gap: Double = 0
     ) -> Tensor {
         let scalars = (0..<shape.count).map { _ -> Element in
             var v = rng.uniform(lo, hi)

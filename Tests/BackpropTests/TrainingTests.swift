@@ -38,7 +38,7 @@ import Testing
 
     @Test(arguments: [(1 as UInt64, 64, 8), (2, 1, 3), (3, 37, 16), (4, 128, 32)])
     func sgdStepEqualsTheLectureUpdate(seed: UInt64, batch: Int, features: Int) throws {
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         let model = Model<Double>.logisticRegression(features: features)
         for options in [PlanOptions(), Self.fine] {
             var opts = options
@@ -71,7 +71,7 @@ import Testing
     /// A small regression with two parameters and a bias, so that every
     /// rule sees a matrix, a vector and broadcasting.
     static func regression(batch: Int = 24) throws -> Graph<Double> {
-        var rng = LCG(seed: 21)
+        var rng = WorkloadGenerator(seed: 21)
         let b = GraphBuilder<Double>()
         let x = b.input("x", .random([batch, 6], &rng))
         let t = b.input("t", .random([batch, 3], &rng))
@@ -133,7 +133,7 @@ import Testing
         var state = params.mapValues {
             [[Double]](repeating: [Double](repeating: 0, count: $0.count), count: 2)
         }
-        var rng = LCG(seed: 5)
+        var rng = WorkloadGenerator(seed: 5)
         for t in 1...6 {
             try execution.setInput("x", .random([24, 6], &rng))
             try execution.step(on: Runtime(threads: 2))
@@ -192,7 +192,7 @@ import Testing
             let doubles = try [1, 2, 4].map { threads in
                 try Self.trainedWeights(regression, options: options, threads: threads, steps: 5) {
                     e, s in
-                    var rng = LCG(seed: UInt64(s))
+                    var rng = WorkloadGenerator(seed: UInt64(s))
                     try e.setInput("x", .random([24, 6], &rng))
                 }
             }
@@ -283,7 +283,7 @@ import Testing
         let model = Model<Double>.logisticRegression(features: features, bias: true)
         let execution = try Execution(
             plan: Plan(try model.trainingGraph(batch: batch), options: options))
-        var rng = LCG(seed: 8)
+        var rng = WorkloadGenerator(seed: 8)
         try execution.setInput("x", .random([batch, features], &rng))
         try execution.setInput(
             "y", Tensor(shape: [batch, 1], scalars: (0..<batch).map { _ in Double(rng.int(2)) }))
