@@ -1,3 +1,4 @@
+import Backprop
 import Foundation
 
 /// A labelled data set for classification: rows of features and one

@@ -42,11 +42,8 @@ for (text, f) in exercises {
 // 3. Logistic regression: the autodiff gradient of the mean log loss
 //    against the hand-derived −(1/|B|) Σ (y − σ(w·x)) x.
 do {
-    var state: UInt64 = 11
-    func unit() -> Double {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return Double(state >> 11) * 0x1p-53
-    }
+    var generator = WorkloadGenerator(seed: 11)  // shared/workloads.md's LCG
+    func unit() -> Double { generator.unit() }
     let n = 64, d = 4
     let xs = (0..<n * d).map { _ in 2 * unit() - 1 }
     let ys = (0..<n).map { _ in unit() < 0.5 ? 0.0 : 1.0 }

@@ -174,7 +174,7 @@ struct RuntimeCase: Sendable, CustomStringConvertible {
     /// The graph `Σ (step(operands) ⊙ W)` for a fixed random W, so every
     /// element of the step's output reaches the loss with its own weight.
     func graph<T: TensorElement>(_: T.Type, seed: UInt64) throws -> Graph<T> {
-        var rng = LCG(seed: seed)
+        var rng = WorkloadGenerator(seed: seed)
         let b = GraphBuilder<T>()
         var operands: [Node<T>] = []
         for (k, shape) in shapes.enumerated() {

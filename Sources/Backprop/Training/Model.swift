@@ -96,11 +96,8 @@ public struct Model<Element: TensorElement>: Sendable {
         precondition(layers.count >= 2, "an MLP needs at least an input and an output layer")
         precondition(layers.allSatisfy { $0 >= 1 }, "layer widths must be at least 1")
         precondition(layers[layers.count - 1] >= 2, "an MLP classifies at least 2 classes")
-        var state = seed
-        func unit() -> Double {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Double(state >> 11) * 0x1p-53
-        }
+        var generator = WorkloadGenerator(seed: seed)
+        func unit() -> Double { generator.unit() }
         var names: [String] = []
         var values: [Tensor<Element>] = []
         for l in 0..<(layers.count - 1) {

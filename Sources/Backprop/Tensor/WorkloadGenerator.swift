@@ -1,6 +1,7 @@
-/// The one generator every implementation of the benchmark workloads uses,
-/// so that all of them build the same graphs (workloads notes); the test
-/// suites draw their random data from it too.
+/// The package's one pseudo-random generator: the one every implementation
+/// of the benchmark workloads uses, so that all of them build the same
+/// graphs (`BackpropWorkloads`, the peer scripts); ``Model/mlp(layers:activation:seed:)``
+/// draws its initial weights from it, and the test suites their data.
 ///
 /// A 64-bit linear congruential generator (Knuth's MMIX constants):
 ///
