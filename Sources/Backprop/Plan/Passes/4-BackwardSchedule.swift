@@ -85,6 +85,8 @@ extension PlanBuilder {
         }
     }
 
+    /// Puts all of the level's edges into `p` in the same chunks of `p`'s
+    /// elements, each chunk's edges glued into one task.
     private mutating func groupEdges(
         _ all: [IncomingEdge], into p: NodeID, received: Bool, _ work: inout BackwardLevel
     ) {
