@@ -121,12 +121,12 @@ private final class TaskLog: @unchecked Sendable {
     func writers<T>(_ plan: Plan<T>, pageSize: Int) -> [Int: Set<Int>] {
         var result: [Int: Set<Int>] = [:]
         let stride = MemoryLayout<T>.stride
-        for p in 0..<plan.phaseCount {
-            let first = plan.phaseStart[p], count = plan.phaseStart[p + 1] - first
+        for p in 0..<plan.tables.phaseCount {
+            let first = plan.tables.phaseStart[p], count = plan.tables.phaseStart[p + 1] - first
             for i in 0..<count {
                 let node = TaskAffinity.node(ofTask: i, count: count, nodes: 2)
-                for k in plan.taskStart[first + i]..<plan.taskStart[first + i + 1] {
-                    let span = plan.itemWrites[k]
+                for k in plan.tables.taskStart[first + i]..<plan.tables.taskStart[first + i + 1] {
+                    let span = plan.tables.itemWrites[k]
                     guard !span.isEmpty else { continue }
                     for page
                         in (span.lowerBound * stride / pageSize)...((span.upperBound * stride - 1)
@@ -147,7 +147,7 @@ private final class TaskLog: @unchecked Sendable {
         let execution = try Execution(plan: plan, runtime: Runtime(threads: 2, numa: simulated))
         let pages = try #require(simulated.pageStatus(of: execution.arena.bytes))
         let parameterPages = Set(
-            plan.bufferSpans.filter { $0.role == .parameter }.flatMap { span in
+            plan.tables.bufferSpans.filter { $0.role == .parameter }.flatMap { span in
                 (span.start * 8 / simulated.pageSize)...((span.start + span.count) * 8 - 1)
                     / simulated.pageSize
             })
@@ -174,7 +174,7 @@ private final class TaskLog: @unchecked Sendable {
         let simulated = SimulatedNUMASystem(topology: topology, currentCPU: { 1 })
         let plan = Plan(try wideGraph(), options: small)
         let execution = try Execution(plan: plan, runtime: Runtime(threads: 2, numa: simulated))
-        let w = plan.valueOffset[plan.graph.node(named: "w")!]
+        let w = plan.tables.valueOffset[plan.graph.node(named: "w")!]
         // The interior pages of w's 512 KiB alternate between the nodes.
         let pageSize = simulated.pageSize
         let firstPage = (w * 8 + pageSize - 1) / pageSize
@@ -227,7 +227,7 @@ private final class TaskLog: @unchecked Sendable {
             threads: 2, numa: SimulatedNUMASystem(topology: topology, currentCPU: { 0 }))
         let report = plan.placementReport(on: runtime)
         for role in BufferRole.allCases {
-            let expected = plan.bufferSpans.filter { $0.role == role }.reduce(0) {
+            let expected = plan.tables.bufferSpans.filter { $0.role == role }.reduce(0) {
                 $0 + $1.count * 8
             }
             #expect(report.record.totalBytes(of: role) == expected, "\(role)")

@@ -35,7 +35,7 @@ func classifier(
         let (batch, features, hidden) = large ? (64, 128, 128) : (16, 24, 32)
         let graph = try classifier(seed: 3, batch: batch, features: features, hidden: hidden)
         let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
-        #expect(plan.isParallel)
+        #expect(plan.tables.isParallel)
         let runtime = Runtime(threads: threads)
         let execution = try Execution(plan: plan)
         var rng = WorkloadGenerator(seed: 4)
@@ -227,10 +227,10 @@ func classifier(
             // Where each node's forward items ran: (phase, task, last item).
             var phaseOf = [Int](repeating: -1, count: graph.count)
             var tasksOf = [Set<Int>](repeating: [], count: graph.count)
-            for phase in 0..<plan.forwardPhaseCount {
-                for t in plan.phaseStart[phase]..<plan.phaseStart[phase + 1] {
-                    for k in plan.taskStart[t]..<plan.taskStart[t + 1] {
-                        let item = plan.items[k]
+            for phase in 0..<plan.tables.forwardPhaseCount {
+                for t in plan.tables.phaseStart[phase]..<plan.tables.phaseStart[phase + 1] {
+                    for k in plan.tables.taskStart[t]..<plan.tables.taskStart[t + 1] {
+                        let item = plan.tables.items[k]
                         let j = Int(item.node)
                         for p in graph.parents(of: j) where !graph.op(of: p).isLeaf {
                             // A parent ran in an earlier phase, or (a chunk chain)
@@ -238,11 +238,14 @@ func classifier(
                             let earlierPhase = phaseOf[p] >= 0 && phaseOf[p] < phase
                             let sameTask =
                                 phaseOf[p] == phase && tasksOf[p].contains(t)
-                                && (plan.taskStart[t]..<k).contains {
-                                    plan.items[$0].node == Int32(p) && plan.items[$0].lo == item.lo
-                                        && plan.items[$0].hi == item.hi
+                                && (plan.tables.taskStart[t]..<k).contains {
+                                    plan.tables.items[$0].node == Int32(p)
+                                        && plan.tables.items[$0].lo == item.lo
+                                        && plan.tables.items[$0].hi == item.hi
                                 }
-                            let serial = plan.phaseStart[phase + 1] - plan.phaseStart[phase] == 1
+                            let serial =
+                                plan.tables.phaseStart[phase + 1] - plan.tables.phaseStart[phase]
+                                == 1
                             #expect(earlierPhase || sameTask || (serial && phaseOf[p] == phase))
                         }
                         phaseOf[j] = phase
@@ -259,9 +262,9 @@ func classifier(
         let graph = try Workloads.wideDAG(width: 4, levels: 3, length: 4096)
         let plan = Plan(graph, options: PlanOptions(grain: 1024, inlineThreshold: 2048))
         var chainedTasks = 0
-        for t in 0..<plan.taskCount {
-            let range = plan.taskStart[t]..<plan.taskStart[t + 1]
-            let kinds = range.map { graph.op(of: Int(plan.items[$0].node)).kind }
+        for t in 0..<plan.tables.taskCount {
+            let range = plan.tables.taskStart[t]..<plan.tables.taskStart[t + 1]
+            let kinds = range.map { graph.op(of: Int(plan.tables.items[$0].node)).kind }
             if kinds.starts(with: [.mul, .add, .tanh]) { chainedTasks += 1 }
         }
         #expect(chainedTasks > 0)
@@ -281,18 +284,19 @@ func classifier(
         let chainPlan = Plan(try chain.build(output: v), options: PlanOptions(scalarTape: false))
         #expect(chainPlan.statistics.forwardPhases == 1)
         #expect(chainPlan.statistics.levels == 100)
-        #expect(!chainPlan.isParallel)
+        #expect(!chainPlan.tables.isParallel)
 
         // One heavy elementwise node: split into grain-sized chunks.
         let wide = GraphBuilder<Float>()
         let x = wide.input("x", .zeros([1 << 20]))
         let heavy = Plan(
             try wide.build(output: tanh(x).sum()), options: PlanOptions(gradients: false))
-        let firstPhase = heavy.phaseStart[1] - heavy.phaseStart[0]
-        #expect(heavy.isParallel)
+        let firstPhase = heavy.tables.phaseStart[1] - heavy.tables.phaseStart[0]
+        #expect(heavy.tables.isParallel)
         #expect(firstPhase > 1)
         let chunkCount =
-            (heavy.taskStart[heavy.phaseStart[1]] - heavy.taskStart[heavy.phaseStart[0]])
+            (heavy.tables.taskStart[heavy.tables.phaseStart[1]]
+                - heavy.tables.taskStart[heavy.tables.phaseStart[0]])
         #expect(chunkCount == 64)  // maxChunksPerNode: 2^20 · 8 / 16384 = 512 > 64
     }
 
@@ -372,8 +376,8 @@ func classifier(
                 output: (b.apply(.reduce(r, axes: axes, keepDims: false), [x]) * 1.5).sum())
             let options = PlanOptions(grain: 1024, inlineThreshold: 2048)
             let plan = Plan(graph, options: options)
-            let partialItems = (0..<plan.items.count).filter {
-                plan.items[$0].kind == .reducePartial
+            let partialItems = (0..<plan.tables.items.count).filter {
+                plan.tables.items[$0].kind == .reducePartial
             }
             #expect(!partialItems.isEmpty, "\(r) \(String(describing: axes)) was not split")
             let result = try runEverywhere(graph, options: options, repeats: 5)
@@ -397,7 +401,7 @@ func classifier(
             w = b.input("w", shape: [1 << 16, 1 << 16])
         let plan = Plan(
             try b.build(output: x.matmul(w).sum()), options: PlanOptions(gradients: false))
-        #expect(plan.isParallel)
+        #expect(plan.tables.isParallel)
     }
 }
 

@@ -222,7 +222,8 @@ import Testing
         let executions = try [serial, parallel].map {
             try Execution(plan: Plan(graph, options: $0))
         }
-        #expect(executions[1].plan.isParallel && executions[1].plan.statistics.updatePhases == 1)
+        #expect(
+            executions[1].plan.tables.isParallel && executions[1].plan.statistics.updatePhases == 1)
         let runtimes = [Runtime(threads: 1), Runtime(threads: 2)]
         try data.x.withUnsafeBufferPointer { x in
             for b in 0..<1024 {
@@ -300,7 +301,7 @@ import Testing
         let data = Workloads.logisticData(samples: 512, features: 32)
         let logistic = try Self.logistic(
             features: 32, batch: 64, optimizer: optimizer, options: TrainingTests.fine)
-        #expect(logistic.plan.isParallel)
+        #expect(logistic.plan.tables.isParallel)
         // An MLP in Float: matrix products, bias, ReLU, cross-entropy.
         let spirals = Workloads.spirals(classes: 3, samplesPerClass: 64)
         let (x, y) = (spirals.x.map(Float.init), spirals.labels.map(Float.init))
@@ -443,7 +444,7 @@ import Testing
             var options = PlanOptions()
             options.optimizer = .sgd(learningRate: 0.1, momentum: mu)
             let execution = try Execution(plan: Plan(graph, options: options))
-            #expect(execution.plan.tape != nil)
+            #expect(execution.plan.tables.tape != nil)
             var (wv, cv, v) = (0.5, -0.25, (0.0, 0.0))
             for _ in 0..<4 {
                 try execution.step()

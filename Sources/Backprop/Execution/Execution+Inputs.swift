@@ -15,7 +15,7 @@ extension Execution {
     public func setInput(_ name: String, _ value: Tensor<Element>) throws {
         let node = try plan.graph.feedableNode(named: name, shape: value.shape)
         unbind(node)
-        store(value.scalars, at: plan.valueOffset[node])
+        store(value.scalars, at: plan.tables.valueOffset[node])
     }
 
     /// Sets the cotangent the backward pass starts from (ones by default):
@@ -27,7 +27,7 @@ extension Execution {
         guard cotangent.shape == shape else {
             throw ExecutionError.cotangentShape(expected: shape, got: cotangent.shape)
         }
-        store(cotangent.scalars, at: plan.cotangentOffset)
+        store(cotangent.scalars, at: plan.tables.cotangentOffset)
     }
 
     /// Sets an input (or parameter) from memory, without allocating: the
@@ -61,7 +61,7 @@ extension Execution {
                     + "(\(shape.count) elements)")
         }
         unbind(node)
-        _ = arena.region(plan.valueOffset[node], shape.count).update(fromContentsOf: buffer)
+        _ = arena.region(plan.tables.valueOffset[node], shape.count).update(fromContentsOf: buffer)
     }
 
     /// Binds an input to the caller's memory, without copying: the
@@ -98,7 +98,7 @@ extension Execution {
             throw .unknownName(name, referencedBy: "inputs")
         }
         guard case .input = plan.graph.op(of: node) else { throw .notAnInput(node: name) }
-        guard plan.tape == nil, let start = buffer.baseAddress else {
+        guard plan.tables.tape == nil, let start = buffer.baseAddress else {
             return try setInput(name, from: buffer)
         }
         let count = plan.graph.shape(of: node).count
@@ -121,7 +121,7 @@ extension Execution {
         guard boundOffsets.removeValue(forKey: node) != nil, let edges = inputEdges[node] else {
             return
         }
-        for k in edges.indices { edgeOffsets.base[edges[k]] = plan.valueOffset[node] }
+        for k in edges.indices { edgeOffsets.base[edges[k]] = plan.tables.valueOffset[node] }
     }
 
     /// The edges (indices into the graph's parent lists) whose parent is `node`.
@@ -129,7 +129,7 @@ extension Execution {
         var result: [Int] = []
         for child in plan.graph.children(of: node) {
             for (k, parent) in plan.graph.parents(of: child).enumerated() where parent == node {
-                result.append(plan.parentStart[child] + k)
+                result.append(plan.tables.parentStart[child] + k)
             }
         }
         return result
@@ -137,7 +137,8 @@ extension Execution {
 
     /// Where a node's value is now: the plan's offset, or a bound input's.
     func valueOffset(_ node: NodeID) -> Int {
-        boundOffsets.isEmpty ? plan.valueOffset[node] : boundOffsets[node] ?? plan.valueOffset[node]
+        boundOffsets.isEmpty
+            ? plan.tables.valueOffset[node] : boundOffsets[node] ?? plan.tables.valueOffset[node]
     }
 
     /// Sets an input (or parameter) from a slice of an array, without

@@ -5,10 +5,12 @@ extension Execution {
     @inline(__always)
     func io(_ j: Int) -> KernelIO<Element> {
         let p = plan
-        let aux = p.auxOffset[j]
+        let aux = p.tables.auxOffset[j]
         return KernelIO(
-            values: arena.base, parentOffsets: UnsafePointer(edgeOffsets.base) + p.parentStart[j],
-            parentCount: p.parentStart[j + 1] - p.parentStart[j], outOffset: p.valueOffset[j],
+            values: arena.base,
+            parentOffsets: UnsafePointer(edgeOffsets.base) + p.tables.parentStart[j],
+            parentCount: p.tables.parentStart[j + 1] - p.tables.parentStart[j],
+            outOffset: p.tables.valueOffset[j],
             aux: aux >= 0 ? arena.base + aux : nil)
     }
 
@@ -19,7 +21,7 @@ extension Execution {
         let range = item.lo..<item.hi
         switch item.kind {
         case .reducePartial, .reduceCombine:
-            guard case .reduce(let r, let geo) = p.kernels[j] else { return }
+            guard case .reduce(let r, let geo) = p.tables.kernels[j] else { return }
             let partials = base + item.dest
             if item.kind == .reducePartial {
                 ReductionKernels.partials(
@@ -29,28 +31,28 @@ extension Execution {
                     r, geo, io(j), partials, blocks: Int(item.sourceCount), range)
             }
         case .forward:
-            try p.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
+            try p.tables.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
         case .vjp:
             let target = VJPTarget(
-                g: UnsafePointer(base + p.gradientOffset[j]), dest: base + item.dest,
+                g: UnsafePointer(base + p.tables.gradientOffset[j]), dest: base + item.dest,
                 accumulate: item.accumulate)
-            p.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: p.usesBLAS)
+            p.tables.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: p.usesBLAS)
         case .customVJP:
-            let results = try p.kernels[j].customVJP(
-                io(j), g: UnsafePointer(base + p.gradientOffset[j]))
+            let results = try p.tables.kernels[j].customVJP(
+                io(j), g: UnsafePointer(base + p.tables.gradientOffset[j]))
             for (k, result) in results.enumerated() {
-                let e = p.parentStart[j] + k
-                let dest = p.edgeDest[e]
+                let e = p.tables.parentStart[j] + k
+                let dest = p.tables.edgeDest[e]
                 guard dest >= 0 else { continue }
-                let n = p.graph.shape(of: p.graph.parents(of: j)[p.parentStart[j] + k]).count
+                let n = p.graph.shape(of: p.graph.parents(of: j)[p.tables.parentStart[j] + k]).count
                 let out = base + dest
                 if let result {
-                    if p.edgeAccumulate[e] {
+                    if p.tables.edgeAccumulate[e] {
                         for i in 0..<n { out[i] += result.scalars[i] }
                     } else {
                         for i in 0..<n { out[i] = result.scalars[i] }
                     }
-                } else if !p.edgeAccumulate[e] {
+                } else if !p.tables.edgeAccumulate[e] {
                     out.update(repeating: 0, count: n)
                 }
             }
@@ -68,7 +70,7 @@ extension Execution {
             // claiming order. No atomics or locks touch gradient data.
             let out = base + item.dest
             let first = Int(item.sourceStart)
-            let sources = p.joinSources.pointer + first
+            let sources = p.tables.joinSources.pointer + first
             for i in range {
                 var sum = base[sources[0] + i]
                 for s in 1..<Int(item.sourceCount) { sum += base[sources[s] + i] }
@@ -78,13 +80,14 @@ extension Execution {
                 out[0] += base[sources[0]]  // the deliberate bug: one partial added twice
             }
         case .seed:
-            (base + item.dest).update(from: base + p.cotangentOffset, count: item.hi)
+            (base + item.dest).update(from: base + p.tables.cotangentOffset, count: item.hi)
         case .zero:
             (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
         case .update:
             OptimizerKernels.update(
                 updateConstants, w: base + item.dest,
-                g: UnsafePointer(base + p.gradientOffset[j]), state: base + p.stateOffset[j], range)
+                g: UnsafePointer(base + p.tables.gradientOffset[j]),
+                state: base + p.tables.stateOffset[j], range)
         }
     }
 }

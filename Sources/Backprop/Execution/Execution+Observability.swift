@@ -48,7 +48,7 @@ extension Execution {
     /// Slices are named after their work: `forward tanh#12 [0..<4096]`, or
     /// the number of items of a serial task.
     public func chromeTrace() -> String? {
-        guard tracedLastRun, plan.tape == nil, plan.taskCount > 0 else { return nil }
+        guard tracedLastRun, plan.tables.tape == nil, plan.tables.taskCount > 0 else { return nil }
         var events: [String] = []
         for w in 0..<workersUsed {
             events.append(
@@ -56,16 +56,16 @@ extension Execution {
             )
         }
         for p in 0..<phasesRun {
-            for t in plan.phaseStart[p]..<plan.phaseStart[p + 1] {
+            for t in plan.tables.phaseStart[p]..<plan.tables.phaseStart[p + 1] {
                 let start = taskTimes.base[2 * t], end = taskTimes.base[2 * t + 1]
                 guard start >= runStart, end >= start else { continue }
                 let ts = Double(start - runStart) / 1000, dur = Double(end - start) / 1000
                 let name = JSONString.quoted(taskName(t))
                 let stage =
-                    p < plan.forwardPhaseCount
-                    ? "forward" : p < plan.updatePhaseStart ? "backward" : "update"
+                    p < plan.tables.forwardPhaseCount
+                    ? "forward" : p < plan.tables.updatePhaseStart ? "backward" : "update"
                 events.append(
-                    #"{"name":\#(name),"cat":"\#(stage)","ph":"X","pid":1,"tid":\#(taskWorker.base[t]),"ts":\#(ts),"dur":\#(dur),"args":{"phase":\#(p),"task":\#(t),"items":\#(plan.taskStart[t + 1] - plan.taskStart[t])}}"#
+                    #"{"name":\#(name),"cat":"\#(stage)","ph":"X","pid":1,"tid":\#(taskWorker.base[t]),"ts":\#(ts),"dur":\#(dur),"args":{"phase":\#(p),"task":\#(t),"items":\#(plan.tables.taskStart[t + 1] - plan.tables.taskStart[t])}}"#
                 )
             }
         }
@@ -74,8 +74,8 @@ extension Execution {
     }
 
     private func taskName(_ t: Int) -> String {
-        let first = plan.taskStart[t], last = plan.taskStart[t + 1]
-        let item = plan.items[first]
+        let first = plan.tables.taskStart[t], last = plan.tables.taskStart[t + 1]
+        let item = plan.tables.items[first]
         let node = plan.graph.name(of: Int(item.node))
         if last - first == 1 {
             switch item.kind {

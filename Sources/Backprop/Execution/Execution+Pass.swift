@@ -30,11 +30,11 @@ extension Execution {
         defer { running.store(false, ordering: .releasing) }
         runStart = DispatchTime.now().uptimeNanoseconds
         tracedLastRun = isTracing
-        workersUsed = plan.isParallel ? runtime.threads : 1
+        workersUsed = plan.tables.isParallel ? runtime.threads : 1
         defer { runEnd = DispatchTime.now().uptimeNanoseconds }
         if updating { prepareUpdate() }
-        if let tape = plan.tape { runTape(tape) }
-        let phases = updating ? plan.phaseCount : plan.updatePhaseStart
+        if let tape = plan.tables.tape { runTape(tape) }
+        let phases = updating ? plan.tables.phaseCount : plan.tables.updatePhaseStart
         phasesRun = phases
         guard phases > 0 else {
             if updating { stepCount += 1 }
@@ -43,7 +43,8 @@ extension Execution {
         skipFrom.store(Int.max, ordering: .relaxed)
         failure.withLock { $0 = nil }
         runtime.run(
-            pass, phaseStart: plan.phaseStart, phases: phases, parallel: plan.isParallel,
+            pass, phaseStart: plan.tables.phaseStart, phases: phases,
+            parallel: plan.tables.isParallel,
             body: self)
         if let (_, error) = failure.withLock({ $0 }) { throw error }
         if updating { stepCount += 1 }
@@ -72,15 +73,15 @@ extension Execution {
         guard plan.options.computesGradients else { return }
         let g = v + tape.count
         g.update(repeating: 0, count: tape.count)
-        g[tape.output] = v[plan.cotangentOffset]
+        g[tape.output] = v[plan.tables.cotangentOffset]
         tape.backward(UnsafePointer(v), g)
     }
 
     private func runTask(_ t: Int) {
         if t >= skipFrom.load(ordering: .relaxed) { return }
         let p = plan
-        for k in p.taskStart[t]..<p.taskStart[t + 1] {
-            let item = p.items[k]
+        for k in p.tables.taskStart[t]..<p.tables.taskStart[t + 1] {
+            let item = p.tables.items[k]
             do throws(KernelFailure) {
                 try runItem(item)
             } catch {
@@ -96,8 +97,8 @@ extension Execution {
                     if current == nil || current!.task > t { current = (t, described) }
                 }
                 var next = 1
-                while plan.phaseStart[next] <= t { next += 1 }
-                skipFrom.store(plan.phaseStart[next], ordering: .relaxed)
+                while plan.tables.phaseStart[next] <= t { next += 1 }
+                skipFrom.store(plan.tables.phaseStart[next], ordering: .relaxed)
                 return
             }
         }

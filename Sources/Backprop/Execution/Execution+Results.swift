@@ -10,7 +10,7 @@ extension Execution {
     @_specialize(exported:true,where Element == Float)
     @_specialize(exported:true,where Element == Double)
     public func value(of node: NodeID) -> Tensor<Element>? {
-        guard plan.valueOffset[node] >= 0 else { return nil }
+        guard plan.tables.valueOffset[node] >= 0 else { return nil }
         // A bound input's offset may be negative: its memory is the caller's.
         let offset = valueOffset(node)
         let shape = plan.graph.shape(of: node)
@@ -28,7 +28,7 @@ extension Execution {
             plan.options.differentiates(plan.graph.op(of: node))
         else { return nil }
         let shape = plan.graph.shape(of: node)
-        let offset = plan.gradientOffset[node]
+        let offset = plan.tables.gradientOffset[node]
         guard offset >= 0 else { return .zeros(shape) }
         return Tensor(uncheckedShape: shape, scalars: Array(arena.region(offset, shape.count)))
     }
@@ -46,12 +46,12 @@ extension Execution {
     public func withGradient<R>(of name: String, _ body: (UnsafeBufferPointer<Element>) throws -> R)
         rethrows -> R?
     {
-        guard let node = plan.graph.node(named: name), plan.gradientOffset[node] >= 0 else {
+        guard let node = plan.graph.node(named: name), plan.tables.gradientOffset[node] >= 0 else {
             return nil
         }
         return try body(
             UnsafeBufferPointer(
-                arena.region(plan.gradientOffset[node], plan.graph.shape(of: node).count)))
+                arena.region(plan.tables.gradientOffset[node], plan.graph.shape(of: node).count)))
     }
 
     /// The output's value when it has one element (a loss), else `nil`.

@@ -95,7 +95,8 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         let home = system.currentNode()
         placement = ArenaPlacement(
             plan: plan, topology: system.topology, pageSize: system.pageSize, home: home)
-        arena = try AlignedBuffer(count: plan.arenaCount, system: system, placement: .node(home))
+        arena = try AlignedBuffer(
+            count: plan.tables.arenaCount, system: system, placement: .node(home))
         // Bind page runs before anything touches them: first touch then
         // lands where the placement says, whichever thread touches.
         var bound = true
@@ -111,19 +112,20 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         }
         numa = (system, bound)
         pass = PassState(nodeIDs: system.topology.nodeIDs)
-        phaseEnd = try AlignedBuffer(count: plan.phaseCount)
-        taskTimes = try AlignedBuffer(count: 2 * plan.taskCount)
-        taskWorker = try AlignedBuffer(count: plan.taskCount)
-        edgeOffsets = try AlignedBuffer(count: plan.parentValueOffsets.count)
-        edgeOffsets.region(0, plan.parentValueOffsets.count).baseAddress?.update(
-            from: plan.parentValueOffsets.pointer, count: plan.parentValueOffsets.count)
-        for leaf in plan.leaves {
+        phaseEnd = try AlignedBuffer(count: plan.tables.phaseCount)
+        taskTimes = try AlignedBuffer(count: 2 * plan.tables.taskCount)
+        taskWorker = try AlignedBuffer(count: plan.tables.taskCount)
+        edgeOffsets = try AlignedBuffer(count: plan.tables.parentValueOffsets.count)
+        edgeOffsets.region(0, plan.tables.parentValueOffsets.count).baseAddress?.update(
+            from: plan.tables.parentValueOffsets.pointer,
+            count: plan.tables.parentValueOffsets.count)
+        for leaf in plan.tables.leaves {
             if let value = plan.graph.value(of: leaf) {
-                store(value.scalars, at: plan.valueOffset[leaf])
+                store(value.scalars, at: plan.tables.valueOffset[leaf])
             }
         }
         let n = plan.graph.shape(of: plan.graph.output).count
-        arena.region(plan.cotangentOffset, n).update(repeating: 1)
+        arena.region(plan.tables.cotangentOffset, n).update(repeating: 1)
         hyperparameters = plan.options.optimizer
     }
 

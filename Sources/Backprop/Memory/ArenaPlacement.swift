@@ -48,19 +48,19 @@ struct ArenaPlacement: Sendable {
     /// created on node `home`.
     init<T: TensorElement>(plan: Plan<T>, topology: NUMATopology, pageSize: Int, home: Int) {
         let stride = MemoryLayout<T>.stride
-        let bytes = Swift.max(1, plan.arenaCount) * stride
+        let bytes = Swift.max(1, plan.tables.arenaCount) * stride
         let pageCount = (bytes + pageSize - 1) / pageSize
         let nodeIDs = topology.nodeIDs
         let n = nodeIDs.count
-        guard n > 1, plan.tape == nil else {
+        guard n > 1, plan.tables.tape == nil else {
             runs = [(0..<pageCount, .node(home))]
             var record = PlacementRecord()
-            for span in plan.bufferSpans {
+            for span in plan.tables.bufferSpans {
                 record.add(span.count * stride, role: span.role, at: .node(home))
             }
-            if plan.tape != nil {
+            if plan.tables.tape != nil {
                 // A tape's arena holds values then gradients, no spans.
-                record.add(plan.arenaCount * stride, role: .value, at: .node(home))
+                record.add(plan.tables.arenaCount * stride, role: .value, at: .node(home))
             }
             self.record = record
             return
@@ -72,16 +72,17 @@ struct ArenaPlacement: Sendable {
                 votes[page * (n + 1) + k] += bytes
             }
         }
-        for p in 0..<plan.phaseCount {
-            let first = plan.phaseStart[p], count = plan.phaseStart[p + 1] - first
+        for p in 0..<plan.tables.phaseCount {
+            let first = plan.tables.phaseStart[p], count = plan.tables.phaseStart[p + 1] - first
             for i in 0..<count {
                 let k = TaskAffinity.node(ofTask: i, count: count, nodes: n)
-                for item in plan.taskStart[first + i]..<plan.taskStart[first + i + 1] {
-                    vote(plan.itemWrites[item], for: k)
+                for item in plan.tables.taskStart[first + i]..<plan.tables.taskStart[first + i + 1]
+                {
+                    vote(plan.tables.itemWrites[item], for: k)
                 }
             }
         }
-        for span in plan.bufferSpans where span.role == .parameter {
+        for span in plan.tables.bufferSpans where span.role == .parameter {
             vote(span.start..<(span.start + span.count), for: n)
         }
         var pagePlacement = [NUMAPlacement](repeating: .node(home), count: pageCount)
@@ -103,7 +104,7 @@ struct ArenaPlacement: Sendable {
         }
         self.runs = runs
         var record = PlacementRecord()
-        for span in plan.bufferSpans {
+        for span in plan.tables.bufferSpans {
             Self.forEachPage(
                 of: span.start..<(span.start + span.count), stride: stride, pageSize: pageSize
             ) { page, bytes in

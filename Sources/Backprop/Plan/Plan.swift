@@ -21,53 +21,13 @@ public final class Plan<Element: TensorElement>: Sendable {
     /// What the compiler produced.
     public let statistics: PlanStatistics
 
-    // The tables a pass reads, at stable addresses (see FrozenArray).
-    let kernels: FrozenArray<NodeKernel>
-    /// Per node: the value's offset in the arena (-1: never evaluated).
-    let valueOffset: FrozenArray<Int>
-    /// Per node: the gradient's offset (-1: none).
-    let gradientOffset: FrozenArray<Int>
-    /// Per node: scratch offset (-1: none).
-    let auxOffset: FrozenArray<Int>
-    /// The graph's parent lists (compressed sparse rows).
-    let parentStart: FrozenArray<Int>
-    /// Parallel to the graph's parent lists: each parent's value offset.
-    let parentValueOffsets: FrozenArray<Int>
-    /// Parallel to the graph's parent lists: where the edge's contribution goes.
-    let edgeDest: FrozenArray<Int>
-    let edgeAccumulate: FrozenArray<Bool>
-    /// The cotangent fed into the output's gradient (ones unless set).
-    let cotangentOffset: Int
-    let arenaCount: Int
-    let items: FrozenArray<WorkItem>
-    let joinSources: FrozenArray<Int>
-    /// Tasks are ranges of items; phases are ranges of tasks.
-    let taskStart: FrozenArray<Int>
-    let phaseStart: FrozenArray<Int>
-    let phaseCount: Int
-    var taskCount: Int { taskStart.count - 1 }
-    /// Phases before this index are forward phases.
-    let forwardPhaseCount: Int
-    /// Phases from this index on are update phases (the optimizer's, run
-    /// by ``Execution/step(on:)`` only); `phaseCount` without an optimizer.
-    let updatePhaseStart: Int
-    /// Per node: the optimizer state's offset (-1: none). `stateCount`
-    /// elements per parameter element, interleaved.
-    let stateOffset: FrozenArray<Int>
-    /// The parameter nodes, in id order (every one has a value slot).
-    let parameters: [NodeID]
-    /// Whether any phase has more than one task (else a pass runs inline).
-    let isParallel: Bool
-    /// Leaves with a value slot (inputs, parameters, constants in use).
-    let leaves: [NodeID]
     /// Whether matrix products go through the BLAS.
     public let usesBLAS: Bool
-    /// The lowered form of an all-scalar graph, run instead of phases.
-    let tape: ScalarTape?
-    /// Every buffer's place in the arena and role, and the elements each
-    /// item writes: what an execution places on NUMA nodes (Note [Arena placement]).
-    let bufferSpans: [BufferSpan]
-    let itemWrites: [Range<Int>]
+    /// The tables a pass reads (kernels, offsets, items, tasks, phases, …).
+    /// Readers name them through it (`plan.tables.items`), not through
+    /// forwarding properties here: the planner's output stays one value,
+    /// and adding a table does not touch this class.
+    let tables: PlanTables
 
     /// Compiles a graph.
     ///
@@ -79,37 +39,12 @@ public final class Plan<Element: TensorElement>: Sendable {
     public init(_ graph: Graph<Element>, options: PlanOptions = PlanOptions()) {
         let start = DispatchTime.now().uptimeNanoseconds
         var builder = PlanBuilder(graph: graph, options: options)
-        builder.build()
+        let built = builder.build()
         self.graph = graph
         self.options = options
-        kernels = FrozenArray(builder.kernels)
-        valueOffset = FrozenArray(builder.valueOffset)
-        gradientOffset = FrozenArray(builder.gradientOffset)
-        auxOffset = FrozenArray(builder.auxOffset)
-        parentStart = FrozenArray(graph.table.parentStart)
-        parentValueOffsets = FrozenArray(builder.parentValueOffsets)
-        edgeDest = FrozenArray(builder.edgeDest)
-        edgeAccumulate = FrozenArray(builder.edgeAccumulate)
-        cotangentOffset = builder.cotangentOffset
-        arenaCount = builder.arenaCount
-        items = FrozenArray(builder.items)
-        joinSources = FrozenArray(builder.joinSources)
-        taskStart = FrozenArray(builder.taskStart)
-        phaseStart = FrozenArray(builder.phaseStart)
-        phaseCount = builder.phaseStart.count - 1
-        forwardPhaseCount = builder.forwardPhaseCount
-        updatePhaseStart = builder.updatePhaseStart
-        stateOffset = FrozenArray(builder.stateOffset)
-        parameters = builder.parameters
-        isParallel = zip(builder.phaseStart, builder.phaseStart.dropFirst()).contains {
-            $1 - $0 > 1
-        }
-        leaves = builder.leaves
-        tape = builder.tape
-        bufferSpans = builder.bufferSpans
-        itemWrites = builder.itemWrites
+        tables = built.tables
         usesBLAS = options.useBLAS && BLAS.shared != nil
-        var stats = builder.statistics
+        var stats = built.statistics
         stats.compileNanoseconds = Int(DispatchTime.now().uptimeNanoseconds - start)
         statistics = stats
     }

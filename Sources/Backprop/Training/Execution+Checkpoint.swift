@@ -9,13 +9,13 @@ extension Execution {
     /// try execution.checkpoint().write(to: "model.bpck")
     /// ```
     public func checkpoint(includingOptimizerState: Bool = true) -> Checkpoint<Element> {
-        let parameters = plan.parameters.map {
+        let parameters = plan.tables.parameters.map {
             NamedTensor(name: plan.graph.name(of: $0), value: value(of: $0)!)
         }
         guard includingOptimizerState, let optimizer = plan.options.optimizer else {
             return Checkpoint(parameters: parameters)
         }
-        let tensors = plan.parameters.compactMap { p -> NamedTensor<Element>? in
+        let tensors = plan.tables.parameters.compactMap { p -> NamedTensor<Element>? in
             guard let state = stateRegion(of: p) else { return nil }
             return NamedTensor(
                 name: plan.graph.name(of: p),
@@ -48,7 +48,7 @@ extension Execution {
         throws(CheckpointError)
     {
         var source: [NodeID: [Element]] = [:]
-        for p in plan.parameters {
+        for p in plan.tables.parameters {
             let name = plan.graph.name(of: p)
             guard let saved = checkpoint.parameter(name) else { throw .missingParameter(name) }
             let shape = plan.graph.shape(of: p)
@@ -68,7 +68,7 @@ extension Execution {
                 guard saved.method == optimizer.name else {
                     throw .optimizerMismatch(expected: optimizer.name, found: saved.method)
                 }
-                for p in plan.parameters {
+                for p in plan.tables.parameters {
                     guard let region = stateRegion(of: p) else { continue }
                     let name = plan.graph.name(of: p)
                     guard let tensor = saved.tensors.first(where: { $0.name == name }) else {

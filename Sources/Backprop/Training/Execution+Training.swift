@@ -1,7 +1,7 @@
 // Training through an execution: steps, the optimizer's hyperparameters
 // and state, reading and copying parameters, and binding minibatches from
 // memory without allocating. The update phases themselves are planned in
-// PlanBuilder.swift (Note [Optimizer phases]).
+// Plan/Passes/5-UpdatePhases.swift (Note [Optimizer phases]).
 
 extension Execution {
     // MARK: Steps
@@ -81,7 +81,7 @@ extension Execution {
     /// ``stepCount``: the next step starts the optimizer afresh, from the
     /// current parameters.
     public func resetOptimizerState() {
-        for p in plan.parameters {
+        for p in plan.tables.parameters {
             if let state = stateRegion(of: p) { state.update(repeating: 0) }
         }
         stepCount = 0
@@ -90,17 +90,17 @@ extension Execution {
     /// The optimizer state of parameter `node`, `stateCount` elements per
     /// parameter element, interleaved (`nil` when it has none).
     func stateRegion(of node: NodeID) -> UnsafeMutableBufferPointer<Element>? {
-        guard let optimizer = plan.options.optimizer, plan.stateOffset[node] >= 0 else {
+        guard let optimizer = plan.options.optimizer, plan.tables.stateOffset[node] >= 0 else {
             return nil
         }
         return arena.region(
-            plan.stateOffset[node], plan.graph.shape(of: node).count * optimizer.stateCount)
+            plan.tables.stateOffset[node], plan.graph.shape(of: node).count * optimizer.stateCount)
     }
 
     // MARK: Parameters
 
     /// The names of the graph's parameters, in node order.
-    public var parameterNames: [String] { plan.parameters.map { plan.graph.name(of: $0) } }
+    public var parameterNames: [String] { plan.tables.parameters.map { plan.graph.name(of: $0) } }
 
     /// A parameter's current value (after the last step, the updated one);
     /// `nil` when `name` is not a parameter. Set one with ``setInput(_:_:)``.
@@ -112,7 +112,7 @@ extension Execution {
     /// Every parameter's current value, by name.
     public var parameters: [String: Tensor<Element>] {
         var result: [String: Tensor<Element>] = [:]
-        for p in plan.parameters { result[plan.graph.name(of: p)] = value(of: p) }
+        for p in plan.tables.parameters { result[plan.graph.name(of: p)] = value(of: p) }
         return result
     }
 
@@ -135,7 +135,7 @@ extension Execution {
     ///   one of the parameters or holds it with another shape; nothing is
     ///   copied then.
     public func copyParameters(from other: Execution<Element>) throws(TrainingError) {
-        for p in plan.parameters {
+        for p in plan.tables.parameters {
             let name = plan.graph.name(of: p)
             guard let q = other.parameterNode(named: name) else {
                 throw .parameterMismatch("the source has no parameter '\(name)'")
@@ -146,7 +146,7 @@ extension Execution {
                     "parameter '\(name)' has shape \(theirs) in the source, \(mine) here")
             }
         }
-        for p in plan.parameters {
+        for p in plan.tables.parameters {
             let q = other.parameterNode(named: plan.graph.name(of: p))!
             _ = parameterRegion(p).update(fromContentsOf: other.parameterRegion(q))
         }
@@ -159,6 +159,6 @@ extension Execution {
     }
 
     func parameterRegion(_ node: NodeID) -> UnsafeMutableBufferPointer<Element> {
-        arena.region(plan.valueOffset[node], plan.graph.shape(of: node).count)
+        arena.region(plan.tables.valueOffset[node], plan.graph.shape(of: node).count)
     }
 }

@@ -1,0 +1,31 @@
+// Pass 2: a buffer for each node's value, gradient and scratch, and the
+// cotangent's (Note [Memory reuse] says which are permanent). Later passes
+// add the partial buffers and optimizer state they need.
+
+extension PlanBuilder {
+    /// Gives every node in the cone a value buffer (leaves a permanent
+    /// one), every node that needs a gradient a gradient buffer, every
+    /// kernel with scratch an aux buffer; then the cotangent's buffer.
+    mutating func allocateNodeBuffers() {
+        for i in 0..<graph.count {
+            let op = graph.op(of: i)
+            let count = graph.shape(of: i).count
+            if op.isLeaf && (cone[i] || op.isDifferentiableLeaf) {
+                nodeBuffers.value[i] = buffers.newBuffer(count, .parameter, permanent: true)
+                leaves.append(i)
+            } else if cone[i] {
+                nodeBuffers.value[i] = buffers.newBuffer(
+                    count, .value, permanent: i == graph.output)
+            }
+            if requiresGradient[i] {
+                nodeBuffers.gradient[i] = buffers.newBuffer(
+                    count, .gradient, permanent: op.isDifferentiableLeaf)
+            }
+            if cone[i] && kernels[i].needsAux {
+                nodeBuffers.aux[i] = buffers.newBuffer(count, .partial)
+            }
+        }
+        nodeBuffers.cotangent = buffers.newBuffer(
+            graph.shape(of: graph.output).count, .parameter, permanent: true)
+    }
+}

@@ -1,0 +1,143 @@
+// Pass 3: the forward pass's phases. Nodes are scheduled by phase level
+// (Note [Chunk chains]); each level's chunks form one block, and two-stage
+// reductions add a block of combines after it (Note [Two-stage reductions]).
+
+extension PlanBuilder {
+    /// Schedules the forward pass, one phase level at a time, and closes it.
+    mutating func scheduleForward() {
+        let (phaseLevels, chained) = chunkChains()
+        for level in phaseLevels {
+            var work = WorkBlock()
+            var combine = WorkBlock()
+            for i in level {
+                let units = kernels[i].forwardUnits(outputCount: graph.shape(of: i).count).units
+                if splitInTwoStages(i, units: units, into: &work, combine: &combine) { continue }
+                appendChain([i] + (chained[i] ?? []), units: units, to: &work)
+            }
+            phases.schedule(level: work, then: combine)
+        }
+        phases.closeSerial()
+        forwardPhaseCount = phases.phaseCount
+        updatePhaseStart = forwardPhaseCount
+    }
+
+    /// Appends the chunks of the chain rooted at `chain[0]`: each chunk of
+    /// the root, then the same range of every node chained below it, in
+    /// topological order, glued into one task.
+    private func appendChain(_ chain: [NodeID], units: Int, to work: inout WorkBlock) {
+        let unitCosts = chain.map {
+            kernels[$0].forwardUnits(outputCount: graph.shape(of: $0).count).cost
+        }
+        let chainCost = unitCosts.reduce(0, saturatingSum)
+        for r in options.chunks(
+            units: units, cost: chainCost, minimum: kernels[chain[0]].minimumUnitsPerChunk)
+        {
+            for (k, node) in chain.enumerated() {
+                work.append(
+                    WorkItem(
+                        kind: .forward, node: Int32(node), slot: 0, accumulate: false,
+                        lo: r.lowerBound, hi: r.upperBound, dest: nodeBuffers.value[node],
+                        sourceStart: 0, sourceCount: 0),
+                    cost: saturatingProduct(r.count, unitCosts[k]), gluedToPrevious: k > 0)
+            }
+        }
+    }
+
+    /// Splits reduction `i` in two stages when its outputs alone give too
+    /// few chunks: its partials into `work`, its combines into `combine`.
+    ///
+    /// - Returns: whether it did (else `i` is scheduled as a chain).
+    private mutating func splitInTwoStages(
+        _ i: NodeID, units: Int, into work: inout WorkBlock, combine: inout WorkBlock
+    ) -> Bool {
+        guard case .reduce(let r, let geo) = kernels[i],
+            let blocks = splitReduction(outputs: units, reducedCount: geo.reducedCount)
+        else { return false }
+        // Note [Two-stage reductions]: few outputs, each folding
+        // many elements: stage 1 folds fixed blocks of every
+        // output's reduced set into partials (in parallel), stage 2
+        // folds each output's partials in block order. The blocks
+        // are a function of the shapes and the grain, so the bits
+        // do not depend on the thread count.
+        let partials = buffers.newBuffer(units * blocks * (r == .max ? 2 : 1), .partial)
+        let blockCost = (geo.reducedCount + blocks - 1) / blocks
+        for c in options.chunks(units: units * blocks, cost: blockCost) {
+            work.append(
+                WorkItem(
+                    kind: .reducePartial, node: Int32(i), slot: 0, accumulate: false,
+                    lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
+                    sourceCount: Int32(blocks)),
+                cost: saturatingProduct(c.count, blockCost))
+        }
+        for c in options.chunks(units: units, cost: blocks) {
+            combine.append(
+                WorkItem(
+                    kind: .reduceCombine, node: Int32(i), slot: 0, accumulate: false,
+                    lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
+                    sourceCount: Int32(blocks)),
+                cost: saturatingProduct(c.count, blocks))
+        }
+        return true
+    }
+
+    /// The number of blocks to split a reduction's reduced sets into, or
+    /// `nil` when its outputs alone give enough chunks (or it is too small).
+    private func splitReduction(outputs: Int, reducedCount: Int) -> Int? {
+        let wanted = Swift.min(
+            options.maxChunksPerNode, saturatingProduct(outputs, reducedCount) / options.grain)
+        guard outputs < wanted, reducedCount >= 64 else { return nil }
+        return Swift.min(reducedCount / 16, Swift.max(2, wanted / outputs))
+    }
+
+    /// Note [Chunk chains]
+    /// An elementwise node k whose newest parent j computes its output by
+    /// element ranges runs each of its chunks right after j's chunk of the
+    /// same range, in the same task, while that range is still in cache
+    /// (S3's mul → add → tanh streams each vector once instead of three
+    /// times). k joins j's phase level; this is safe because k reads only
+    /// element e of its parents, j's chunk e-range is written just before,
+    /// and k's other parents are all from strictly earlier phase levels.
+    /// Chunk ranges are j's (the chain root's), a function of the plan only,
+    /// and k computes each element whole, so the bits do not change.
+    /// The backward pass keeps the true levels.
+    ///
+    /// - Returns: the forward phase levels (nodes to schedule, in id order;
+    ///   chained nodes are left out of them) and, per chain root, the nodes
+    ///   chained below it in topological order.
+    private func chunkChains() -> (levels: [[NodeID]], chained: [NodeID: [NodeID]]) {
+        let n = graph.count
+        var phaseLevel = [Int](repeating: 0, count: n)
+        var root = [Int](repeating: -1, count: n)
+        var chained: [NodeID: [NodeID]] = [:]
+        var levels: [[NodeID]] = []
+        for k in graph.topologicalOrder where cone[k] && !graph.op(of: k).isLeaf {
+            let parents = graph.parents(of: k)
+            var top = -1
+            var topLevel = -1
+            var unique = true
+            for p in parents {
+                if phaseLevel[p] > topLevel {
+                    topLevel = phaseLevel[p]
+                    top = p
+                    unique = true
+                } else if phaseLevel[p] == topLevel && p != top {
+                    unique = false
+                }
+            }
+            if unique, top >= 0, !graph.op(of: top).isLeaf, kernels[k].readsParentsElementwise,
+                kernels[top].forwardUnitsAreElements || root[top] >= 0,
+                graph.shape(of: top) == graph.shape(of: k)
+            {
+                phaseLevel[k] = topLevel
+                let r = root[top] >= 0 ? root[top] : top
+                root[k] = r
+                chained[r, default: []].append(k)
+                continue
+            }
+            phaseLevel[k] = topLevel + 1
+            while levels.count < phaseLevel[k] { levels.append([]) }
+            levels[phaseLevel[k] - 1].append(k)
+        }
+        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained)
+    }
+}

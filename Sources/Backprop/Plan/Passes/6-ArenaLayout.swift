@@ -1,0 +1,156 @@
+// Pass 6: every buffer's lifetime on the timeline of work items, then its
+// place in the arena.
+
+// Note [Memory reuse]
+// Every buffer the plan needs (node values, gradients, partial buffers for
+// joins, max's scratch) gets a lifetime on a timeline of work items: items
+// of a serial phase run one after another, so each gets its own time; items
+// of a parallel phase may run at once, so they share the phase's time. A
+// buffer lives from the first to the last item that touches it. Buffers
+// whose lifetimes do not overlap (one dies strictly before the other is
+// born) share arena space: the layout walks buffers in birth order, returns
+// dead ones to free lists by exact size, and reuses them before bumping the
+// arena. Values that a VJP reads stay alive into the backward pass; values
+// no VJP reads (an add's operands, say) are recycled as soon as their last
+// forward reader is done. Leaves, the output, the cotangent and input
+// gradients are permanent: callers read and write them between runs.
+
+extension PlanBuilder {
+    /// Lifetimes: every item touches, at its time, what it reads and writes.
+    mutating func recordLifetimes() {
+        let parentStart = graph.table.parentStart
+        let value = nodeBuffers.value, gradient = nodeBuffers.gradient
+        let aux = nodeBuffers.aux, state = nodeBuffers.state
+        for (k, item) in phases.items.enumerated() {
+            let t = phases.itemTime[k]
+            let j = Int(item.node)
+            switch item.kind {
+            case .reducePartial:
+                buffers.touch(item.dest, t)
+                for p in graph.parents(of: j) { buffers.touch(value[p], t) }
+            case .reduceCombine:
+                buffers.touch(item.dest, t)
+                buffers.touch(value[j], t)
+                if aux[j] >= 0 { buffers.touch(aux[j], t) }
+            case .forward:
+                buffers.touch(value[j], t)
+                for p in graph.parents(of: j) { buffers.touch(value[p], t) }
+                if aux[j] >= 0 { buffers.touch(aux[j], t) }
+            case .vjp, .customVJP:
+                buffers.touch(gradient[j], t)
+                let reads = kernels[j].vjpReads
+                if reads.output { buffers.touch(value[j], t) }
+                if reads.inputs { for p in graph.parents(of: j) { buffers.touch(value[p], t) } }
+                if aux[j] >= 0 { buffers.touch(aux[j], t) }
+                if item.kind == .vjp {
+                    buffers.touch(item.dest, t)
+                } else {
+                    for e in parentStart[j]..<parentStart[j + 1] where edges.dest[e] >= 0 {
+                        buffers.touch(edges.dest[e], t)
+                    }
+                }
+            case .join:
+                buffers.touch(item.dest, t)
+                for s in joinSources[
+                    Int(item.sourceStart)..<Int(item.sourceStart + item.sourceCount)]
+                { buffers.touch(s, t) }
+            case .seed:
+                buffers.touch(item.dest, t)
+                buffers.touch(nodeBuffers.cotangent, t)
+            case .zero:
+                buffers.touch(item.dest, t)
+            case .update:
+                buffers.touch(item.dest, t)
+                buffers.touch(gradient[j], t)
+                buffers.touch(state[j], t)
+            }
+        }
+    }
+}
+
+/// Where the layout put each buffer.
+struct ArenaLayout {
+    /// Per buffer: its offset in the arena, in elements (-1: no item
+    /// touches it, so it has no place).
+    let offset: [Int]
+    /// The arena's size in elements.
+    let count: Int
+    /// What the arena's size would be without reuse.
+    let unsharedCount: Int
+}
+
+extension BufferTable {
+    /// Assigns arena offsets (see Note [Memory reuse]).
+    func layout() -> ArenaLayout {
+        var offset = [Int](repeating: -1, count: count)
+        func rounded(_ size: Int) -> Int { (size + 15) / 16 * 16 }
+        var bump = 0
+        var unshared = 0
+        // Permanent buffers first — the values callers set (leaves, the
+        // cotangent) ahead of the rest, so that they share few pages with
+        // buffers placed elsewhere (Note [Arena placement]) — then the rest
+        // in birth order.
+        var order = (0..<count).filter { death[$0] >= 0 }
+        func key(_ b: Int) -> (Int, Int, Int) {
+            (birth[b], role[b] == .parameter ? 0 : 1, b)
+        }
+        order.sort { key($0) < key($1) }
+        var free: [Int: [Int]] = [:]
+        var heap = MinHeap()  // live buffers by death time
+        for b in order {
+            let size = rounded(self.size[b])
+            unshared += size
+            while let top = heap.peek, top.key < birth[b] {
+                heap.pop()
+                free[rounded(self.size[top.value]), default: []].append(offset[top.value])
+            }
+            if let reused = free[size]?.popLast() {
+                offset[b] = reused
+            } else {
+                offset[b] = bump
+                bump += size
+            }
+            if death[b] != Int.max { heap.push(key: death[b], value: b) }
+        }
+        return ArenaLayout(offset: offset, count: bump, unsharedCount: unshared)
+    }
+}
+
+/// A binary min-heap of (key, value) pairs.
+private struct MinHeap {
+    private var keys: [Int] = []
+    private var values: [Int] = []
+
+    var peek: (key: Int, value: Int)? { keys.isEmpty ? nil : (keys[0], values[0]) }
+
+    mutating func push(key: Int, value: Int) {
+        keys.append(key)
+        values.append(value)
+        var i = keys.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard keys[i] < keys[parent] else { break }
+            keys.swapAt(i, parent)
+            values.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func pop() {
+        keys.swapAt(0, keys.count - 1)
+        values.swapAt(0, values.count - 1)
+        keys.removeLast()
+        values.removeLast()
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < keys.count && keys[l] < keys[m] { m = l }
+            if r < keys.count && keys[r] < keys[m] { m = r }
+            if m == i { break }
+            keys.swapAt(i, m)
+            values.swapAt(i, m)
+            i = m
+        }
+    }
+}
