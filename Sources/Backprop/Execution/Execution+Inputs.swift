@@ -91,6 +91,8 @@ extension Execution {
     /// - Throws: ``GraphError/unknownName(_:referencedBy:)``,
     ///   ``GraphError/notAnInput(node:)`` (also for a parameter), or
     ///   ``GraphError/shapeMismatch(node:message:)``.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public func bindInput(_ name: String, toUnsafeBuffer buffer: UnsafeBufferPointer<Element>)
         throws(GraphError)
     {

@@ -171,6 +171,8 @@ public struct Trainer<Element: TensorElement> {
     ///   parameters as the previous step left them.
     /// - Complexity: One step per minibatch; nothing allocated after the
     ///   execution's first step.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     @discardableResult
     public mutating func epoch(
         samples: [Element], labels: [Element], on runtime: Runtime = .shared,
@@ -219,6 +221,8 @@ public struct Trainer<Element: TensorElement> {
     /// - Throws: ``TrainerError/invalidEpochCount(_:)`` for a negative
     ///   count, and what ``epoch(samples:labels:on:onStep:)`` throws: the
     ///   epochs finished before an error stand.
+    @_specialize(exported:true,where Element == Float)
+    @_specialize(exported:true,where Element == Double)
     public mutating func train(
         samples: [Element], labels: [Element], epochs: Int, on runtime: Runtime = .shared,
         onStep: (Step) throws -> Void = { _ in }
