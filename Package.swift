@@ -13,7 +13,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
-        .target(name: "Backprop"),
+        // The innermost ISA-specific loops, in C with clang target
+        // attributes (no build flags): chosen at run time (docs/architecture.md).
+        .target(name: "CKernels"),
+        .target(name: "Backprop", dependencies: ["CKernels"]),
         // The benchmark workloads (S1–S4, scheduler shapes), shared by the
         // benchmarks and the CLI.
         .target(name: "BackpropWorkloads", dependencies: ["Backprop"]),

@@ -17,7 +17,8 @@ struct BenchCommand: ParsableCommand {
 
             With --json: JSON Lines, one object per workload and thread count: \
             {"workload": "S1", "threads": 1, "median_ms": …, "min_ms": …, "max_ms": …, \
-            "ns_per_node": …, "check": {"omega": …, "grad_sum": …}, "blas": …, "numa": …}.
+            "ns_per_node": …, "check": {"omega": …, "grad_sum": …}, "isa": "avx2", "blas": …, \
+            "numa": …, "process_threads": …} (threads alive in the process afterwards).
 
             Examples:
               backprop bench
@@ -63,6 +64,7 @@ struct BenchCommand: ParsableCommand {
         }
         let bench = WorkloadBench(repetitions: repetitions, quick: quick)
         if !json {
+            print("ISA: \(Runtime.instructionSetDescription)")
             print("BLAS: \(Runtime.blasDescription); NUMA: \(runtimes[0].numaDescription)")
             print(
                 "workload        threads   median ms     min ms     max ms   figure")
@@ -121,8 +123,12 @@ struct BenchCommand: ParsableCommand {
         }
         members.append(
             ("check", JSONText.object(m.check.map { ($0.name, JSONText.number($0.value)) })))
+        members.append(("isa", JSONText.string(InstructionSet.current.rawValue)))
         members.append(("blas", JSONText.bool(m.blas)))
         members.append(("numa", JSONText.string(m.numa)))
+        if let threads = m.processThreads {
+            members.append(("process_threads", JSONText.number(threads)))
+        }
         return JSONText.object(members)
     }
 }

@@ -2,11 +2,16 @@ import Backprop
 import Foundation
 
 /// A runtime with `threads` workers (the default when `nil`), configured
-/// strictly from `environment`: an invalid `BACKPROP_NUMA` or
-/// `BACKPROP_NUMA_TOPOLOGY` is bad input (exit status 2), not ignored.
+/// strictly from `environment`: an invalid `BACKPROP_ISA`, `BACKPROP_NUMA`
+/// or `BACKPROP_NUMA_TOPOLOGY` is bad input (exit status 2), not ignored.
 func configuredRuntime(
     threads: Int?, environment: [String: String] = ProcessInfo.processInfo.environment
 ) throws(CLIFailure) -> Runtime {
+    do throws(InstructionSet.SelectionError) {
+        try InstructionSet.validate(environment: environment)
+    } catch {
+        throw .badInput(error.description)
+    }
     do {
         return try Runtime.configured(threads: threads, environment: environment)
     } catch .invalidTopology(let message) {

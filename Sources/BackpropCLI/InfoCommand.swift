@@ -3,16 +3,19 @@ import Backprop
 import Foundation
 
 /// `backprop info [--json]`: the version and what the runtime found on
-/// this machine: threads, BLAS, NUMA.
+/// this machine: threads, instruction set, BLAS, NUMA.
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
-        abstract: "The version, thread count, BLAS and NUMA topology that backprop uses here.",
+        abstract:
+            "The version, thread count, instruction set, BLAS and NUMA topology that backprop uses here.",
         discussion: """
             Threads: BACKPROP_THREADS when set to a positive integer, else the active cores. \
+            ISA: the best vector instruction set the CPU supports (avx512, avx2, baseline); \
+            BACKPROP_ISA chooses one of those it supports. \
             BLAS: OpenBLAS when found (BACKPROP_BLAS=off disables it). NUMA: libnuma when found; \
             BACKPROP_NUMA=off disables it, BACKPROP_NUMA_TOPOLOGY (e.g. '0:0-7;1:8-15') \
-            simulates a topology. An invalid NUMA setting is an error (exit status 2).
+            simulates a topology. An invalid ISA or NUMA setting is an error (exit status 2).
             """)
 
     @Argument(
@@ -44,6 +47,9 @@ struct InfoReport {
     let version = backpropVersion
     /// The workers a pass uses.
     let threads: Int
+    /// The instruction set the kernels use, and the line that explains it.
+    let isa = InstructionSet.current
+    let isaDescription = Runtime.instructionSetDescription
     /// Whether a BLAS was loaded, and which.
     let blasFound: Bool
     let blas: String
@@ -71,18 +77,22 @@ struct InfoReport {
     /// ```text
     /// version: 0.1.0
     /// threads: 2
+    /// ISA: avx2 (AMD EPYC 7B13; supported: avx2, baseline)
     /// BLAS: OpenBLAS (libopenblas.so.0)
     /// NUMA: libnuma (libnuma.so.1), 1 node
     ///   libnuma: found (libnuma.so.1)
     ///   node 0: CPUs 0-1, memory 7.8 GiB
     /// ```
     var text: String {
-        (["version: \(version)", "threads: \(threads)", "BLAS: \(blas)", numa.description]
+        ([
+            "version: \(version)", "threads: \(threads)", "ISA: \(isaDescription)", "BLAS: \(blas)",
+            numa.description,
+        ]
             + (placement.map { [$0.placementDescription] } ?? []))
             .joined(separator: "\n")
     }
 
-    /// One line: `{"version": "0.1.0", "threads": 2, "blas": {...}, "numa": {...}}`.
+    /// One line: `{"version": "0.1.0", "threads": 2, "isa": {...}, "blas": {...}, "numa": {...}}`.
     var json: String {
         let nodes = numa.nodes.map { node in
             JSONText.object([
@@ -113,6 +123,18 @@ struct InfoReport {
             [
                 ("version", JSONText.string(version)),
                 ("threads", JSONText.number(threads)),
+                (
+                    "isa",
+                    JSONText.object([
+                        ("name", JSONText.string(isa.rawValue)),
+                        (
+                            "supported",
+                            JSONText.array(
+                                InstructionSet.supported.map { JSONText.string($0.rawValue) })
+                        ),
+                        ("description", JSONText.string(isaDescription)),
+                    ])
+                ),
                 (
                     "blas",
                     JSONText.object([

@@ -43,6 +43,11 @@ public struct BenchMeasurement: Sendable {
     /// Whether matrix products went to a BLAS, and the NUMA system.
     public var blas: Bool
     public var numa: String
+    /// The threads alive in the process after the workload ran
+    /// (`/proc/self/task`; `nil` where that cannot be read): the caller's,
+    /// the runtime's workers Dispatch keeps, and anything a library started
+    /// on its own — a BLAS thread pool would show here.
+    public var processThreads: Int?
 
     public var medianMilliseconds: Double { times.sorted()[times.count / 2] / 1e6 }
     public var minMilliseconds: Double { times.min()! / 1e6 }
@@ -141,6 +146,7 @@ public struct WorkloadBench: Sendable {
                 [("omega", Double(execution.output.scalar!))]
                 + Self.gradientChecks(execution).filter { $0.name == "grad_sum" }
         }
+        m.processThreads = Self.processThreadCount()
         return m
     }
 
@@ -168,6 +174,12 @@ public struct WorkloadBench: Sendable {
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - start)
         }
+    }
+
+    /// The number of threads in this process, or `nil` where
+    /// `/proc/self/task` cannot be read.
+    public static func processThreadCount() -> Int? {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task"))?.count
     }
 
     /// S4's mean log loss over all samples at `weights` (computed directly).

@@ -48,4 +48,28 @@ import Testing
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.hasPrefix(prefix) && r.stderr.split(separator: "\n").count == 1, "\(r)")
     }
+
+    /// OpenBLAS starts no thread pool (Note [No OpenBLAS pool]): after a
+    /// 1-thread S2, whose products go to OpenBLAS when it is installed, the
+    /// process has one thread. A pool the user asks for does show.
+    @Test func noBLASThreadPool() throws {
+        func run(_ environment: [String: String]) throws -> (blas: Bool, threads: Int) {
+            let r = try CLI.run(
+                ["bench", "S2", "--quick", "--threads", "1", "--repetitions", "1", "--json"],
+                environment: environment)
+            #expect(r.status == 0, "\(r)")
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            #expect(object["isa"] as? String != nil)
+            return (
+                try #require(object["blas"] as? Bool),
+                try #require(object["process_threads"] as? Int)
+            )
+        }
+        let plain = try run([:])
+        #expect(plain.threads == 1, "blas: \(plain.blas)")
+        if plain.blas {
+            #expect(try run(["OPENBLAS_NUM_THREADS": "2"]).threads == 2)
+        }
+    }
 }

@@ -80,8 +80,10 @@ enum CLI {
         let process = Process()
         process.executableURL = try executable()
         process.arguments = arguments
+        // The child sees none of the developer's Backprop or OpenBLAS
+        // thread settings, only the test's.
         var childEnvironment = ProcessInfo.processInfo.environment.filter {
-            !$0.key.hasPrefix("BACKPROP_")
+            !$0.key.hasPrefix("BACKPROP_") && $0.key != "OPENBLAS_NUM_THREADS"
         }
         childEnvironment.merge(environment) { $1 }
         process.environment = childEnvironment

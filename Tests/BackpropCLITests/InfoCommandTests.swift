@@ -9,14 +9,17 @@ import Testing
         #expect(r.status == 0, "\(r)")
         #expect(r.stderr == "")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count >= 6, "\(r)")
-        guard lines.count >= 6 else { return }
+        #expect(lines.count >= 7, "\(r)")
+        guard lines.count >= 7 else { return }
         #expect(lines[0] == "version: 0.1.0")
         #expect(lines[1].hasPrefix("threads: ") && Int(lines[1].dropFirst(9))! >= 1)
-        #expect(lines[2].hasPrefix("BLAS: "))
-        #expect(lines[3].hasPrefix("NUMA: "))
-        #expect(lines[4].hasPrefix("  libnuma: found") || lines[4].hasPrefix("  libnuma: not"))
-        #expect(lines[5].hasPrefix("  node "))
+        #expect(
+            ["ISA: avx512 (", "ISA: avx2 (", "ISA: baseline ("].contains { lines[2].hasPrefix($0) })
+        #expect(lines[2].contains("supported: ") && lines[2].hasSuffix("baseline)"))
+        #expect(lines[3].hasPrefix("BLAS: "))
+        #expect(lines[4].hasPrefix("NUMA: "))
+        #expect(lines[5].hasPrefix("  libnuma: found") || lines[5].hasPrefix("  libnuma: not"))
+        #expect(lines[6].hasPrefix("  node "))
     }
 
     @Test func environmentIsHonoured() throws {
@@ -24,20 +27,50 @@ import Testing
             "info",
             environment: [
                 "BACKPROP_THREADS": "3", "BACKPROP_BLAS": "off",
-                "BACKPROP_NUMA_TOPOLOGY": "0:0-1;1:2-3",
+                "BACKPROP_NUMA_TOPOLOGY": "0:0-1;1:2-3", "BACKPROP_ISA": "baseline",
             ])
         #expect(r.status == 0, "\(r)")
         let lines = r.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.count == 7, "\(r)")
-        guard lines.count == 7 else { return }
+        #expect(lines.count == 8, "\(r)")
+        guard lines.count == 8 else { return }
         #expect(lines[1] == "threads: 3")
-        #expect(lines[2] == "BLAS: disabled by BACKPROP_BLAS=off")
-        #expect(lines[3] == "NUMA: simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0-1;1:2-3)")
-        #expect(lines[5] == "  node 0: CPUs 0-1")
-        #expect(lines[6] == "  node 1: CPUs 2-3")
+        #expect(
+            lines[2].hasPrefix("ISA: baseline (") && lines[2].hasSuffix("; BACKPROP_ISA=baseline)"))
+        #expect(lines[3] == "BLAS: disabled by BACKPROP_BLAS=off")
+        #expect(lines[4] == "NUMA: simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0-1;1:2-3)")
+        #expect(lines[6] == "  node 0: CPUs 0-1")
+        #expect(lines[7] == "  node 1: CPUs 2-3")
 
         let off = try CLI.run("info", environment: ["BACKPROP_NUMA": "off"])
         #expect(off.stdout.contains("\n  libnuma: not loaded (disabled by BACKPROP_NUMA=off)\n"))
+    }
+
+    /// An unknown `BACKPROP_ISA`, or one this CPU lacks, is bad input for
+    /// every command that runs graphs: exit 2, one `error:` line.
+    @Test func badInstructionSetExits2() throws {
+        let supported = try CLI.run("info", "--json")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(supported.stdout.utf8)) as? [String: Any])
+        let isa = try #require(object["isa"] as? [String: Any])
+        let names = try #require(isa["supported"] as? [String])
+        #expect(names.last == "baseline" && names.contains(isa["name"] as! String))
+        for command in [["info"], ["bench", "--quick", "S1"], ["stress", "--iterations", "1"]] {
+            let r = try CLI.run(command, environment: ["BACKPROP_ISA": "sse9"])
+            #expect(r.status == 2, "\(command): \(r)")
+            #expect(
+                r.stderr
+                    == "error: invalid BACKPROP_ISA='sse9': expected avx512, avx2 or baseline\n",
+                "\(command): \(r)")
+            #expect(r.stdout == "")
+        }
+        if let missing = ["avx512", "avx2"].first(where: { !names.contains($0) }) {
+            let r = try CLI.run("info", environment: ["BACKPROP_ISA": missing])
+            #expect(r.status == 2)
+            #expect(
+                r.stderr
+                    == "error: BACKPROP_ISA=\(missing): this CPU does not support it (supported: \(names.joined(separator: ", ")))\n"
+            )
+        }
     }
 
     /// A graph file whose elementwise levels split into several tasks.
@@ -94,13 +127,18 @@ import Testing
             "info", "--json",
             environment: [
                 "BACKPROP_THREADS": "4", "BACKPROP_BLAS": "off",
-                "BACKPROP_NUMA_TOPOLOGY": "0:0;1:1",
+                "BACKPROP_NUMA_TOPOLOGY": "0:0;1:1", "BACKPROP_ISA": "baseline",
             ])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.split(separator: "\n").count == 1)
         let prefix =
-            #"{"version": "0.1.0", "threads": 4, "blas": {"found": false, "description": "disabled by BACKPROP_BLAS=off"}, "numa": {"system": "simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0;1:1)", "libnumaFound": "#
+            #"{"version": "0.1.0", "threads": 4, "isa": {"name": "baseline", "supported": ["#
         #expect(r.stdout.hasPrefix(prefix), "\(r)")
+        // The supported list and the CPU's name depend on the machine.
+        #expect(r.stdout.contains(#"baseline"], "description": "baseline ("#), "\(r)")
+        let rest =
+            #"; BACKPROP_ISA=baseline)"}, "blas": {"found": false, "description": "disabled by BACKPROP_BLAS=off"}, "numa": {"system": "simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0;1:1)", "libnumaFound": "#
+        #expect(r.stdout.contains(rest), "\(r)")
         #expect(
             r.stdout.hasSuffix(
                 #""nodes": [{"id": 0, "cpus": [0], "memoryBytes": null}, {"id": 1, "cpus": [1], "memoryBytes": null}]}}"#

@@ -166,3 +166,44 @@ func expectMatchesReference<T>(
         }
     }
 }
+
+/// The instruction set's choice from `BACKPROP_ISA` and the CPU.
+@Suite struct InstructionSetTests {
+    @Test func theBestSupportedSetUnlessOneIsRequested() {
+        let all: [InstructionSet] = [.avx512, .avx2, .baseline]
+        let avx2: [InstructionSet] = [.avx2, .baseline]
+        #expect(InstructionSet.select(requested: nil, supported: all).chosen == .avx512)
+        #expect(InstructionSet.select(requested: "", supported: avx2).chosen == .avx2)
+        #expect(InstructionSet.select(requested: "baseline", supported: all).chosen == .baseline)
+        #expect(InstructionSet.select(requested: "AVX2", supported: all).chosen == .avx2)
+        #expect(InstructionSet.select(requested: "avx2", supported: avx2).problem == nil)
+    }
+
+    @Test func anUnknownOrUnsupportedRequestFallsBackAndSaysWhy() {
+        let avx2: [InstructionSet] = [.avx2, .baseline]
+        let unknown = InstructionSet.select(requested: "neon", supported: avx2)
+        #expect(unknown.chosen == .avx2 && unknown.problem == .unknown("neon"))
+        #expect(
+            unknown.problem!.description
+                == "invalid BACKPROP_ISA='neon': expected avx512, avx2 or baseline")
+        let missing = InstructionSet.select(requested: "avx512", supported: avx2)
+        #expect(missing.chosen == .avx2)
+        #expect(
+            missing.problem!.description
+                == "BACKPROP_ISA=avx512: this CPU does not support it (supported: avx2, baseline)")
+        #expect(
+            InstructionSet.select(requested: "avx2", supported: [.baseline]).chosen == .baseline)
+    }
+
+    @Test func thisMachineSupportsTheChosenSetAndTheBaseline() throws {
+        #expect(InstructionSet.supported.last == .baseline)
+        #expect(InstructionSet.supported.contains(InstructionSet.current))
+        #expect(InstructionSet.supported == InstructionSet.supported.sorted(by: >))
+        #expect(Runtime.instructionSetDescription.hasPrefix("\(InstructionSet.current) ("))
+        #expect(throws: InstructionSet.SelectionError.unknown("x")) {
+            try InstructionSet.validate(environment: ["BACKPROP_ISA": "x"])
+        }
+        try InstructionSet.validate(environment: ["BACKPROP_ISA": "baseline"])
+        try InstructionSet.validate(environment: [:])
+    }
+}

@@ -112,8 +112,19 @@ enum BLAS {
     /// The environment variable that disables BLAS.
     static var environmentVariable: String { "BACKPROP_BLAS" }
 
-    /// The shared-library names tried, in order.
-    static var libraryNames: [String] { ["libopenblas.so.0", "libopenblas.so"] }
+    /// The shared-library names tried, in order: Debian's single-threaded
+    /// build first (it never starts a thread pool), then the default one.
+    static var libraryNames: [String] {
+        [
+            "/usr/lib/x86_64-linux-gnu/openblas-serial/libopenblas.so.0",
+            "/usr/lib/aarch64-linux-gnu/openblas-serial/libopenblas.so.0",
+            "libopenblas.so.0", "libopenblas.so",
+        ]
+    }
+
+    /// The variable OpenBLAS reads, once, when it is loaded, to size the
+    /// thread pool it starts then.
+    static var threadsVariable: String { "OPENBLAS_NUM_THREADS" }
 
     /// The loaded library and its description, computed once (Swift's
     /// lazy, thread-safe initialisation of static stored properties).
@@ -149,8 +160,25 @@ enum BLAS {
             return (nil, "disabled by \(environmentVariable)=\(value)")
         }
         #if os(Linux)
+            // Note [No OpenBLAS pool]
+            // A threaded OpenBLAS starts its pool as the library loads, sized
+            // by OPENBLAS_NUM_THREADS (else the cores), before
+            // openblas_set_num_threads(1) can run: the idle pool thread then
+            // spins in sched_yield on another core (25% of all samples of a
+            // 1-thread S2 here), competing with our own workers. Setting the
+            // variable before dlopen — unless the user chose a value — means
+            // no pool is ever started. `setenv` is called once, from this
+            // one-time initialisation, before any OpenBLAS code runs.
+            if ProcessInfo.processInfo.environment[threadsVariable] == nil {
+                setenv(threadsVariable, "1", 0)
+            }
             for name in names {
-                if let library = open(name) { return (library, "OpenBLAS (\(name))") }
+                if let library = open(name) {
+                    let shown =
+                        name.hasPrefix("/")
+                        ? "\(name.split(separator: "/").suffix(2).joined(separator: "/"))" : name
+                    return (library, "OpenBLAS (\(shown))")
+                }
             }
             return (nil, "not found")
         #else

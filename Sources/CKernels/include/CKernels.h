@@ -1,0 +1,22 @@
+// The package's C: the innermost ISA-specific loops, reached from Swift
+// through one named type per concern (Kernels/InstructionSet.swift for the
+// CPU's features). Functions carry clang `target` attributes instead of
+// build flags, so the package stays usable as a versioned dependency
+// (no unsafeFlags), and the instruction set is chosen at run time.
+
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+/// Bits of `ck_isa_support()`.
+enum {
+    /// AVX2 and FMA, with the OS saving the YMM state.
+    CK_ISA_AVX2_FMA = 1,
+    /// AVX-512 F, DQ, BW and VL, with the OS saving the ZMM state.
+    CK_ISA_AVX512 = 2,
+};
+
+/// The vector instruction sets this CPU and OS support (cpuid, xgetbv):
+/// a combination of the `CK_ISA_*` bits; 0 off x86-64.
+int ck_isa_support(void);
+
+#endif
