@@ -20,10 +20,19 @@ struct BenchCommand: ParsableCommand {
             "ns_per_node": …, "check": {"omega": …, "grad_sum": …}, "isa": "avx2", "blas": …, \
             "numa": …, "process_threads": …} (threads alive in the process afterwards).
 
+            'kernels' (only when named) times the kernels alone, as plans run them: each \
+            elementwise function forward, and forward with its VJP, over 2^20 elements (2^16 with --quick), \
+            float32 and float64, in elements per second and as a fraction of a plain copy's \
+            speed; and S2's matrix products forward and backward in GFLOP/s, with and without \
+            OpenBLAS. JSON: {"workload": "kernels", "kernel": "exp", "pass": "forward" (or "forward+vjp"), \
+            "dtype": "float32", "threads": 1, "median_ms": …, "elements_per_second": …, \
+            "copy_fraction": …, "isa": …} (matrix products: "gflops" and "blas").
+
             Examples:
               backprop bench
               backprop bench S2 S3 --threads 1,2 --repetitions 20
               backprop bench --quick --json
+              backprop bench kernels --threads 1,2
             """)
 
     @Argument(help: ArgumentHelp("Workloads to run (default: all).", valueName: "workload"))
@@ -43,7 +52,12 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws(CLIFailure) {
         var selected: [BenchWorkload] = []
+        var kernels = false
         for name in workloads {
+            if name.lowercased() == "kernels" {
+                kernels = true
+                continue
+            }
             guard
                 let w = BenchWorkload.allCases.first(where: {
                     $0.rawValue.lowercased() == name.lowercased()
@@ -51,11 +65,12 @@ struct BenchCommand: ParsableCommand {
             else {
                 throw .badInput(
                     "unknown workload '\(name)' (workloads: "
-                        + BenchWorkload.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                        + BenchWorkload.allCases.map(\.rawValue).joined(separator: ", ")
+                        + ", kernels)")
             }
             selected.append(w)
         }
-        if selected.isEmpty { selected = BenchWorkload.allCases }
+        if selected.isEmpty && !kernels { selected = BenchWorkload.allCases }
         guard (1...1_000_000).contains(repetitions) else {
             throw .badInput("--repetitions must be from 1 to 1000000, got \(repetitions)")
         }
@@ -66,8 +81,9 @@ struct BenchCommand: ParsableCommand {
         if !json {
             print("ISA: \(Runtime.instructionSetDescription)")
             print("BLAS: \(Runtime.blasDescription); NUMA: \(runtimes[0].numaDescription)")
-            print(
-                "workload        threads   median ms     min ms     max ms   figure")
+            if !selected.isEmpty {
+                print("workload        threads   median ms     min ms     max ms   figure")
+            }
         }
         for workload in selected {
             for runtime in runtimes {
@@ -79,6 +95,54 @@ struct BenchCommand: ParsableCommand {
                 print(json ? Self.jsonLine(m) : Self.tableRow(m))
             }
         }
+        if kernels {
+            if !json {
+                print(
+                    "kernel              pass         dtype    threads   median ms   figure")
+            }
+            for runtime in runtimes {
+                let rows: [KernelMeasurement]
+                do { rows = try bench.measureKernels(on: runtime) } catch {
+                    throw .checkFailed("kernels at \(runtime.threads) threads: \(error)")
+                }
+                for row in rows { print(json ? Self.jsonLine(row) : Self.tableRow(row)) }
+            }
+        }
+    }
+
+    static func tableRow(_ k: KernelMeasurement) -> String {
+        var figure = ""
+        if let v = k.elementsPerSecond, let c = k.copyFraction {
+            figure = String(format: "%8.1f M elements/s  %5.2f× copy", v / 1e6, c)
+        }
+        if let g = k.gigaflops {
+            figure = String(
+                format: "%8.1f GFLOP/s  %@", g, (k.blas ?? false) ? "OpenBLAS" : "own kernel")
+        }
+        return k.kernel.padding(toLength: 20, withPad: " ", startingAt: 0)
+            + k.pass.padding(toLength: 13, withPad: " ", startingAt: 0)
+            + k.dtype.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)
+            + String(k.threads).leftPadded(7)
+            + String(format: "%12.3f", k.nanoseconds / 1e6) + "   " + figure
+    }
+
+    static func jsonLine(_ k: KernelMeasurement) -> String {
+        var members: [(String, String)] = [
+            ("workload", JSONText.string("kernels")),
+            ("kernel", JSONText.string(k.kernel)),
+            ("pass", JSONText.string(k.pass)),
+            ("dtype", JSONText.string(k.dtype.rawValue)),
+            ("threads", JSONText.number(k.threads)),
+            ("median_ms", JSONText.number(k.nanoseconds / 1e6)),
+        ]
+        if let v = k.elementsPerSecond {
+            members.append(("elements_per_second", JSONText.number(v)))
+        }
+        if let v = k.copyFraction { members.append(("copy_fraction", JSONText.number(v))) }
+        if let v = k.gigaflops { members.append(("gflops", JSONText.number(v))) }
+        if let v = k.blas { members.append(("blas", JSONText.bool(v))) }
+        members.append(("isa", JSONText.string(InstructionSet.current.rawValue)))
+        return JSONText.object(members)
     }
 
     static func figure(_ m: BenchMeasurement) -> (name: String, value: Double)? {

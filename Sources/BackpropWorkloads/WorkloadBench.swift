@@ -167,7 +167,7 @@ public struct WorkloadBench: Sendable {
     }
 
     /// One warm-up call, then the wall time of each of `count` calls.
-    private func time(_ count: Int? = nil, _ body: () throws -> Void) rethrows -> [Double] {
+    func time(_ count: Int? = nil, _ body: () throws -> Void) rethrows -> [Double] {
         try body()
         return try (0..<(count ?? repetitions)).map { _ in
             let start = DispatchTime.now().uptimeNanoseconds

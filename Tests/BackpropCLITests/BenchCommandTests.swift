@@ -72,4 +72,37 @@ import Testing
             #expect(try run(["OPENBLAS_NUM_THREADS": "2"]).threads == 2)
         }
     }
+
+    /// `bench kernels`: every elementwise function forward and with its
+    /// VJP, in both element types, beside a copy; S2's products, with and
+    /// without OpenBLAS where it is installed; positive figures.
+    @Test func kernels() throws {
+        let r = try CLI.run(
+            ["bench", "kernels", "--quick", "--threads", "1", "--repetitions", "1", "--json"])
+        #expect(r.status == 0, "\(r)")
+        let rows = try r.stdout.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        let functions = ["exp", "log", "tanh", "sigmoid", "sin", "cos", "sqrt", "pow 1.7"]
+        for dtype in ["float32", "float64"] {
+            let elementwise = rows.filter {
+                $0["dtype"] as? String == dtype && $0["elements_per_second"] != nil
+            }
+            let seen = Set(elementwise.map { "\($0["kernel"]!) \($0["pass"]!)" })
+            let expected = Set(
+                ["copy forward"] + functions.flatMap { ["\($0) forward", "\($0) forward+vjp"] })
+            #expect(seen == expected, "\(dtype)")
+            #expect(elementwise.allSatisfy { ($0["elements_per_second"] as! Double) > 0 })
+            #expect(
+                elementwise.filter { $0["pass"] as? String == "forward" }.allSatisfy {
+                    ($0["copy_fraction"] as? Double ?? 0) > 0
+                })
+        }
+        let products = rows.filter { $0["gflops"] != nil }
+        #expect(Set(products.map { $0["kernel"] as! String }).count == 3)
+        #expect(products.allSatisfy { ($0["gflops"] as! Double) > 0 && $0["blas"] is Bool })
+        #expect(products.contains { $0["blas"] as? Bool == false })
+        #expect(rows.allSatisfy { $0["workload"] as? String == "kernels" && $0["isa"] is String })
+        #expect(rows.count == 2 * (1 + 2 * functions.count) + products.count)
+    }
 }
