@@ -187,6 +187,8 @@ def edges(function, dtype):
     else:
         values += around(2.0**20) + around(-(2.0**20)) + [math.pi, math.pi / 2, -math.pi / 4, 1e6, 1e7,
                                                           1e22, -1e22, 3e38, 1e30]
+        # Close to multiples of pi/2, where the reduction cancels most.
+        values += [float(mp.pi / 2 * k) for k in (1, 2, 3, 4, 1000, 12345, 600000, -77777)]
         if not single:
             values += [1e300, -1e300, 1e100]
     out = []

@@ -20,7 +20,8 @@
 //   tanh: |x| < 0.55: x + x^3 P(x^2); else 1 - 2 / (e^(2|x|) + 1), sign of x.
 //   sigmoid: with e = e^(-|x|): 1 / (1 + e) for x >= 0, e / (1 + e) else.
 //   sin, cos: x = n pi/2 + r, pi/2 in three parts (33, 33 and 53 bits, so
-//         n·P1 and n·P2 are exact for |x| <= 2^20); polynomials for sin r
+//         n·P1 and n·P2 are exact for |x| <= 2^20; x - n·P1 - n·P2 summed
+//         exactly as a pair, then the third part); polynomials for sin r
 //         and cos r, chosen and signed by n mod 4. Arguments beyond 2^20
 //         and non-finite ones are computed by libm (its Payne–Hanek
 //         reduction), element by element. Float sin and cos are computed in
@@ -246,9 +247,13 @@ CK_INLINE vd sincos_core(vd x, int64_t offset, int single) {
     const vd t = x * 0x1.45f306dc9c883p-1 + magic;
     const vd n = t - magic;
     const vl q = ((vl)t + offset) & 3;
-    vd r = FMA(n, VD(-0x1.921fb544p+0), x);
-    r = FMA(n, VD(-0x1.0b4611a6p-34), r);
-    r = FMA(n, VD(-0x1.3198a2e037073p-69), r);
+    // x - n·P1 and n·P2 are exact; their difference is kept as a sum of
+    // two (2Sum), so that r is rounded relative to itself, not to x - n·P1
+    // (which matters where x is close to a multiple of pi/2).
+    const vd a = x - n * 0x1.921fb544p+0, b = n * -0x1.0b4611a6p-34;
+    const vd hi = a + b, bv = hi - a;
+    const vd lo = (a - (hi - bv)) + (b - bv);
+    const vd r = hi + FMA(n, VD(-0x1.3198a2e037073p-69), lo);
     const vd z = r * r;
     vd s, c;
     const vd hz = 0.5 * z, w = 1.0 - hz;

@@ -68,6 +68,7 @@ enum VectorMath {
     /// set (measured: `docs/ops.md`); `nil` for functions not vectorised.
     static func maxUlpError<T: TensorElement>(_ f: UnaryFunction, _: T.Type) -> Double? {
         guard let function = Function(f) else { return nil }
+        // Measured (10^5 points per pair): 1 ulp for all but sigmoid, 2.
         switch function {
         case .exp, .log, .tanh, .sin, .cos: return 2
         case .sigmoid: return 3
