@@ -49,6 +49,7 @@ typedef float vf __attribute__((vector_size(CK_W)));
 typedef int32_t vi __attribute__((vector_size(CK_W)));
 typedef double vd __attribute__((vector_size(CK_W)));
 typedef int64_t vl __attribute__((vector_size(CK_W)));
+typedef uint64_t vul __attribute__((vector_size(CK_W)));
 // Half as many floats as a vector holds: float sin and cos run in double.
 typedef float vfh __attribute__((vector_size(CK_W / 2)));
 
@@ -153,7 +154,9 @@ CK_INLINE vd exp_f64(vd x) {
     r = FMA(n, VD(-0x1.ef35793c7673p-45), r);
     const vd p = HORNER_D(r, EXP_F64_COEFFS);
     const vd e = 1.0 + FMA(r * r, p, r);
-    const vl n1 = ni >> 1, n2 = ni - n1;
+    // n1 = floor(n / 2) through the bias too: SSE2 and AVX2 have no 64-bit
+    // arithmetic shift.
+    const vl n1 = (vl)((n * 0.5 - 0.25) + magic) - (vl)VD(magic), n2 = ni - n1;
     const vd y = e * (vd)((n1 + 1023) << 52) * (vd)((n2 + 1023) << 52);
     return seld(x != x, x, y);
 }
@@ -182,7 +185,9 @@ CK_INLINE vd log_f64(vd x) {
     const vl tiny = x < 0x1p-1022;
     const vd xs = seld(tiny, x * 0x1p54, x);
     const vl bits = (vl)xs;
-    const vl k = (bits - 0x3fe6a09e667f3bcdLL) >> 52;
+    // (bits - c) >> 52 as a logical shift of a biased value (SSE2 and AVX2
+    // have no 64-bit arithmetic shift).
+    const vl k = (vl)((vul)(bits - 0x3fe6a09e667f3bcdLL + 0x4000000000000000LL) >> 52) - 0x400;
     const vd f = (vd)(bits - (k << 52)) - 1.0;
     // k is small: exact through the 1.5·2^52 bias instead of a conversion
     // the baseline lacks.
