@@ -15,23 +15,14 @@ computed with mpmath at 120 bits and printed as C hex-float literals:
 Run: python3 Scripts/vector-math-coefficients.py
 """
 import mpmath as mp
+import numpy as np
 
 mp.mp.prec = 120
-
-
-def fit(name, f, a, b, degree):
-    coeffs, err = mp.chebyfit(f, [a, b], degree + 1, error=True)
-    # chebyfit returns the highest power first.
-    print(f"// {name}: degree {degree}, fit error {mp.nstr(err, 3)}")
-    for kind, cast in (("f64", float), ("f32", None)):
-        pass
-    return [c for c in coeffs], err
 
 
 def as_hex(c, single):
     v = float(c)
     if single:
-        import numpy as np
         v = float(np.float32(v))
         return v.hex() + "f"
     return v.hex()
@@ -84,9 +75,10 @@ for single, d_exp, d_log, d_tanh, d_sin, d_cos in ((True, 4, 3, 5, 4, 4), (False
     emit("tanh", tanh_p, 0, 0.3025, d_tanh, single)
     # Float sin and cos are evaluated in double: float-accuracy polynomials,
     # double coefficients.
-    emit("sin", sin_p, 0, 0.62, d_sin, False) if not single else None
-    emit("cos", cos_p, 0, 0.62, d_cos, False) if not single else None
-    if single:
+    if not single:
+        emit("sin", sin_p, 0, 0.62, d_sin, False)
+        emit("cos", cos_p, 0, 0.62, d_cos, False)
+    else:
         print("// sin/cos for float: double coefficients, float-accuracy degree")
         coeffs, err = mp.chebyfit(sin_p, [0, 0.62], 4, error=True)
         print(f"// sinf: degree 3, fit error {mp.nstr(err, 3)}")
