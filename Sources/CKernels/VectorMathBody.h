@@ -291,6 +291,21 @@ CK_INLINE vfh cos_f32(vfh x) {
     return __builtin_convertvector(sincos_core(__builtin_convertvector(x, vd), 1, 1), vfh);
 }
 
+// MARK: pow (float)
+
+// |x|^p for a constant p in double (log and exp above, rounded once to
+// float: the exponent's error, |p log x| 2^-52, is far below float's ulp),
+// with IEEE pow's signs: odd integer p keeps x's sign, and a finite x < 0
+// with a non-integer p gives NaN. 0 and inf fall out of log and exp.
+CK_INLINE vfh pow_f32(vfh x, double p, int odd, int integer) {
+    const vd xd = __builtin_convertvector(x, vd);
+    const vd ax = absd(xd);
+    vd y = exp_f64(p * log_f64(ax));
+    if (odd) y = (vd)((vl)y | ((vl)xd & (int64_t)0x8000000000000000ULL));
+    if (!integer) y = seld((xd < 0.0) & (xd > -INFINITY), VD(NAN), y);
+    return __builtin_convertvector(seld(xd != xd, xd, y), vfh);
+}
+
 // MARK: drivers (Note [Vector math chunk independence])
 
 #define CK_DRIVER(fn, T, V, core, fixup)                                      \
@@ -333,3 +348,22 @@ CK_DRIVER(ck_sin_f32, float, vfh, sin_f32, CK_LIBM_FIXUP(sinf, float))
 CK_DRIVER(ck_sin_f64, double, vd, sin_f64, CK_LIBM_FIXUP(sin, double))
 CK_DRIVER(ck_cos_f32, float, vfh, cos_f32, CK_LIBM_FIXUP(cosf, float))
 CK_DRIVER(ck_cos_f64, double, vd, cos_f64, CK_LIBM_FIXUP(cos, double))
+
+void CK_NAME(ck_pow_f32)(const float *x, float *y, long n, double p) {
+    enum { lanes = sizeof(vfh) / sizeof(float) };
+    const int integer = p == floor(p);
+    const int odd = integer && fabs(p) < 0x1p53 && fmod(p, 2.0) != 0.0;
+    long i = 0;
+    for (; i + lanes <= n; i += lanes) {
+        vfh a, v;
+        memcpy(&a, x + i, sizeof a);
+        v = pow_f32(a, p, odd, integer);
+        memcpy(y + i, &v, sizeof v);
+    }
+    if (i < n) {
+        vfh a = {0}, v;
+        memcpy(&a, x + i, (size_t)(n - i) * sizeof(float));
+        v = pow_f32(a, p, odd, integer);
+        memcpy(y + i, &v, (size_t)(n - i) * sizeof(float));
+    }
+}

@@ -284,3 +284,69 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
     let d = ordered(a) - ordered(b)
     return Int(d.magnitude)
 }
+
+/// `pow` with a constant exponent p (rounded to Float, as `power` does),
+/// `Float` only (computed in double): against libm's double `pow` rounded
+/// to `Float`, a reference 29 bits more precise
+/// (rounding twice can leave it 1 ulp from the correctly rounded value in
+/// rare cases, which the bound allows for), with IEEE pow's special values.
+@Suite struct VectorMathPowTests {
+    static let exponents: [Double] = [0.5, 3, -1.5, 2.5, -3, 1.0 / 3, 7, 0.1, -0.5, 1.5]
+
+    static func inputs(count: Int) -> [Float] {
+        var g = WorkloadGenerator(seed: 0x5EED_0100)
+        var x = (0..<count).map { i -> Float in
+            switch i % 3 {
+            case 0: Float(g.uniform(0, 10))
+            case 1: Float(g.uniform(-10, 10))
+            default:
+                Float(
+                    g.uniform(1, 2) * Double(sign: .plus, exponent: g.int(60) - 30, significand: 1))
+            }
+        }
+        x += [
+            0, -0.0, .infinity, -.infinity, .nan, 1, -1, .leastNonzeroMagnitude,
+            -.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude, 2, -2, 0.5, -0.5, 1e-20, 1e20,
+        ]
+        return x
+    }
+
+    @Test(arguments: exponents)
+    func withinTheBoundOnEveryPathWithIEEESpecialValues(p: Double) {
+        let f = UnaryFunction.pow(p)
+        let bound = VectorMath.maxUlpError(f, Float.self)!
+        let x = Self.inputs(count: 30_000)
+        // The exponent as the catalog's `power` uses it: rounded to Float.
+        let reference = x.map { Float(Foundation.pow(Double($0), Double(Float(p)))) }
+        for isa in InstructionSet.supported {
+            let y = VectorMathAccuracyTests.run(f, x, isa)
+            var worst = 0
+            for k in x.indices {
+                if reference[k].isNaN || reference[k].isInfinite || reference[k] == 0 {
+                    #expect(
+                        y[k].bitPattern == reference[k].bitPattern
+                            || (y[k].isNaN && reference[k].isNaN),
+                        "pow(\(x[k]), \(p)) on \(isa) = \(y[k]), not \(reference[k])")
+                } else {
+                    worst = max(worst, ulpDistance(y[k], reference[k]))
+                }
+            }
+            print("vector math pow(x, \(p)) float32: max ulp \(isa) \(worst)")
+            #expect(Double(worst) <= bound, "pow(x, \(p)) on \(isa): \(worst) ulp")
+        }
+    }
+
+    @Test func exactPowersStayExactAndFloat64IsNotVectorised() {
+        var y: Float = 0
+        var yd: Double = 0
+        let x: Float = 3
+        let xd: Double = 3
+        for p in [0.0, 1, 2, -1, .infinity, .nan] {
+            #expect(!VectorMath.apply(.pow(p), x: [x], y: &y, count: 1))
+        }
+        #expect(!VectorMath.apply(.pow(0.5), x: [xd], y: &yd, count: 1))
+        #expect(VectorMath.apply(.pow(0.5), x: [x], y: &y, count: 1))
+        #expect(y == Float(3).squareRoot())
+    }
+}

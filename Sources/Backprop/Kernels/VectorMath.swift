@@ -1,8 +1,8 @@
 import CKernels
 
 /// Vectorised elementwise math — exp, log, tanh, sigmoid, sin and cos over
-/// arrays of `Float` or `Double` — through the C kernels of `CKernels`
-/// (`CKVectorMath.h`), for the instruction set in use.
+/// arrays of `Float` or `Double`, and x^p over `Float` — through the C
+/// kernels of `CKernels` (`CKVectorMath.h`), for the instruction set in use.
 ///
 /// The only Swift code that calls those kernels: it picks the functions for
 /// ``InstructionSet/current`` once, and the runtime's ranged kernels
@@ -34,15 +34,20 @@ enum VectorMath {
         @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int) -> Void
     typealias DoubleKernel =
         @convention(c) (UnsafePointer<Double>?, UnsafeMutablePointer<Double>?, Int) -> Void
+    /// `y[i] = x[i]^p` for `i` in `0..<n`.
+    typealias FloatPowKernel =
+        @convention(c) (UnsafePointer<Float>?, UnsafeMutablePointer<Float>?, Int, Double) -> Void
 
     /// The kernels of one instruction set, for each function and type.
     /// The kernels of one instruction set, indexed by `Function.rawValue`.
     struct Table: Sendable {
         let float: [FloatKernel]
         let double: [DoubleKernel]
+        let floatPow: FloatPowKernel
     }
 
-    /// The functions with vector kernels.
+    /// The functions with vector kernels for both types (and `pow`, for
+    /// `Float` only, handled apart).
     enum Function: Int, CaseIterable, Sendable {
         case exp, log, tanh, sigmoid, sin, cos
 
@@ -59,15 +64,27 @@ enum VectorMath {
         }
     }
 
-    /// Whether `f` has a vector kernel (else ``apply(_:x:y:count:)``
-    /// returns `false` and the caller loops over `f.apply`).
-    static func vectorises(_ f: UnaryFunction) -> Bool { Function(f) != nil }
+    /// Whether `f` has a vector kernel for `T` (else
+    /// ``apply(_:x:y:count:)`` returns `false` and the caller loops over
+    /// `f.apply`).
+    static func vectorises<T: TensorElement>(_ f: UnaryFunction, _: T.Type) -> Bool {
+        Function(f) != nil || (T.self == Float.self && vectorisedPower(f) != nil)
+    }
+
+    /// The exponent of a `pow` the `Float` kernel computes: finite, and
+    /// not 0, 1, 2 or −1, which `power` computes exactly with one operation.
+    static func vectorisedPower(_ f: UnaryFunction) -> Double? {
+        guard case .pow(let p) = f, p.isFinite, ![0, 1, 2, -1].contains(p) else { return nil }
+        return p
+    }
 
     /// The published error bound of `f` on `T`, in units in the last
     /// place against the correctly rounded result, for every instruction
     /// set (measured: `docs/ops.md`); `nil` for functions not vectorised.
     static func maxUlpError<T: TensorElement>(_ f: UnaryFunction, _: T.Type) -> Double? {
-        guard let function = Function(f) else { return nil }
+        guard let function = Function(f) else {
+            return vectorises(f, T.self) ? 1 : nil
+        }
         // Measured (10^5 points per pair): 1 ulp for all but sigmoid, 2.
         switch function {
         case .exp, .log, .tanh, .sin, .cos: return 2
@@ -105,7 +122,15 @@ enum VectorMath {
         _ table: Table, _ f: UnaryFunction, x: UnsafePointer<T>, y: UnsafeMutablePointer<T>,
         count: Int
     ) -> Bool {
-        guard let function = Function(f) else { return false }
+        guard let function = Function(f) else {
+            guard T.self == Float.self, let p = vectorisedPower(f) else { return false }
+            // The exponent as `power` uses it: rounded to Float.
+            table.floatPow(
+                UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self), count,
+                Double(Float(p)))
+            return true
+        }
         if T.self == Float.self {
             table.float[function.rawValue](
                 UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
@@ -136,7 +161,8 @@ enum VectorMath {
                         ck_exp_f64_avx512, ck_log_f64_avx512,
                         ck_tanh_f64_avx512, ck_sigmoid_f64_avx512,
                         ck_sin_f64_avx512, ck_cos_f64_avx512,
-                    ])
+                    ],
+                    floatPow: ck_pow_f32_avx512)
             case .avx2:
                 return Table(
                     float: [
@@ -148,7 +174,8 @@ enum VectorMath {
                         ck_exp_f64_avx2, ck_log_f64_avx2, ck_tanh_f64_avx2,
                         ck_sigmoid_f64_avx2, ck_sin_f64_avx2,
                         ck_cos_f64_avx2,
-                    ])
+                    ],
+                    floatPow: ck_pow_f32_avx2)
             case .baseline:
                 break
             }
@@ -163,6 +190,7 @@ enum VectorMath {
                 ck_exp_f64_baseline, ck_log_f64_baseline,
                 ck_tanh_f64_baseline, ck_sigmoid_f64_baseline,
                 ck_sin_f64_baseline, ck_cos_f64_baseline,
-            ])
+            ],
+            floatPow: ck_pow_f32_baseline)
     }
 }

@@ -17,8 +17,8 @@ enum ElementwiseKernels {
         case .sqrt: for e in r { y[e] = x[e].squareRoot() }
         case .pow(2): for e in r { y[e] = x[e] * x[e] }
         default:
-            // exp, log, tanh, sigmoid, sin and cos: the vector kernels
-            // (Kernels/VectorMath.swift); the rest through libm.
+            // exp, log, tanh, sigmoid, sin, cos, and pow for Float: the
+            // vector kernels (Kernels/VectorMath.swift); the rest via libm.
             if !r.isEmpty,
                 VectorMath.apply(f, x: x + r.lowerBound, y: y + r.lowerBound, count: r.count)
             {
