@@ -55,7 +55,9 @@ enum ElementwiseKernels {
         _ derivative: UnaryFunction, _ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
         _ t: VJPTarget<T>, _ r: Range<Int>, _ rule: (T, T) -> T
     ) {
-        let block = 256
+        // 1 KiB at most: within the size the standard library puts on the
+        // stack without asking the OS (no allocation on the hot path).
+        let block = 1024 / MemoryLayout<T>.stride
         withUnsafeTemporaryAllocation(of: T.self, capacity: block) { buffer in
             let d = buffer.baseAddress!
             var start = r.lowerBound
