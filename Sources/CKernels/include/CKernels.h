@@ -7,6 +7,8 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
+#include "CKVectorMath.h"
+
 /// Bits of `ck_isa_support()`.
 enum {
     /// AVX2 and FMA, with the OS saving the YMM state.

@@ -16,7 +16,15 @@ enum ElementwiseKernels {
         case .abs: for e in r { y[e] = Swift.abs(x[e]) }
         case .sqrt: for e in r { y[e] = x[e].squareRoot() }
         case .pow(2): for e in r { y[e] = x[e] * x[e] }
-        default: for e in r { y[e] = f.apply(x[e]) }
+        default:
+            // exp, log, tanh, sigmoid, sin, cos, and pow for Float: the
+            // vector kernels (Kernels/VectorMath.swift); the rest via libm.
+            if !r.isEmpty,
+                VectorMath.apply(f, x: x + r.lowerBound, y: y + r.lowerBound, count: r.count)
+            {
+                return
+            }
+            for e in r { y[e] = f.apply(x[e]) }
         }
     }
 
@@ -33,8 +41,34 @@ enum ElementwiseKernels {
         // Each case reads only what `NodeKernel.vjpReads` declares (the
         // other buffer may already hold something else).
         case .sqrt: for e in r { t.store(e, g[e] / (2 * y[e])) }
-        case .log, .pow, .sin, .cos, .abs:
+        case .sin: sinCosVJP(.cos, x, g, t, r) { g, c in g * c }
+        case .cos: sinCosVJP(.sin, x, g, t, r) { g, s in -g * s }
+        case .log, .pow, .abs:
             for e in r { t.store(e, f.pullback(x: x[e], y: 0, g: g[e])) }
+        }
+    }
+
+    /// The VJP of sin or cos: `derivative` (cos or sin) of x by the vector
+    /// kernels into a stack block, then `rule(g, derivative(x))` stored.
+    @inline(__always)
+    static func sinCosVJP<T>(
+        _ derivative: UnaryFunction, _ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
+        _ t: VJPTarget<T>, _ r: Range<Int>, _ rule: (T, T) -> T
+    ) {
+        // 1 KiB at most: within the size the standard library puts on the
+        // stack without asking the OS (no allocation on the hot path).
+        let block = 1024 / MemoryLayout<T>.stride
+        withUnsafeTemporaryAllocation(of: T.self, capacity: block) { buffer in
+            let d = buffer.baseAddress!
+            var start = r.lowerBound
+            while start < r.upperBound {
+                let n = min(block, r.upperBound - start)
+                if !VectorMath.apply(derivative, x: x + start, y: d, count: n) {
+                    for k in 0..<n { d[k] = derivative.apply(x[start + k]) }
+                }
+                for k in 0..<n { t.store(start + k, rule(g[start + k], d[k])) }
+                start += n
+            }
         }
     }
 
