@@ -95,7 +95,8 @@ func stridedLoop(
 /// summed axes); `summed` has the output's extents on the axes the operand
 /// was broadcast along and 1 elsewhere. `term(offsetG, offsetOther)` gets
 /// offsets computed with `gStrides` and `otherStrides` (output space).
-/// The summation order is fixed: row-major over the summed axes.
+/// The summation order is fixed: blocked pairwise over the summed axes,
+/// row-major (Note [Summation order]).
 @inline(__always)
 func sumOverBroadcast<T: TensorElement>(
     _ index: SIMD4<Int>, _ summed: Dims4, _ gStrides: SIMD4<Int>, _ otherStrides: SIMD4<Int>,
@@ -103,9 +104,6 @@ func sumOverBroadcast<T: TensorElement>(
 ) -> T {
     let baseG = dot(index, gStrides)
     let baseO = dot(index, otherStrides)
-    var acc: T = 0
-    stridedLoop(summed, 0..<summed.count, gStrides, otherStrides) { _, og, oo in
-        acc += term(baseG + og, baseO + oo)
-    }
-    return acc
+    let (set, sg, so) = Summation.canonical(summed, gStrides, otherStrides)
+    return Summation.sum(set, 0..<set.count, sg, so) { og, oo in term(baseG + og, baseO + oo) }
 }

@@ -1,21 +1,21 @@
-// Ranged reductions. Forward work units are output elements: each sums
-// (or maximises) its reduced set in row-major order, so the result of an
-// element never depends on how the output was chunked. The VJP's units are
-// input elements, each reading the cotangent of the output it folded into.
+// Ranged reductions. Forward work units are output elements: each sums its
+// reduced set in the blocked pairwise order of Note [Summation order] (or
+// maximises it in row-major order), so the result of an element never
+// depends on how the output was chunked. The VJP's units are input
+// elements, each reading the cotangent of the output it folded into.
 
 enum ReductionKernels {
     static func forward<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>, _ range: Range<Int>
     ) {
         let x = io.x(0), y = io.y
+        let (set, strides, _) = Summation.canonical(geo.reduced, geo.inputStrides, .zero)
         for o in range {
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) {
-                    _, off, _ in
-                    acc += x[base + off]
+                let acc: T = Summation.sum(set, 0..<geo.reducedCount, strides, .zero) { off, _ in
+                    x[base + off]
                 }
                 y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
             case .max:
@@ -32,8 +32,9 @@ enum ReductionKernels {
 
     /// Stage 1 of a two-stage reduction: unit u = o·blocks + b folds block b
     /// of output o's reduced set (row-major positions
-    /// `b·n/blocks ..< (b+1)·n/blocks`) into `partials[u]` (max: the maximum
-    /// at `2u` and its tie count at `2u + 1`).
+    /// `b·n/blocks ..< (b+1)·n/blocks`, summed in the order of
+    /// Note [Summation order] from the block's first position) into
+    /// `partials[u]` (max: the maximum at `2u` and its tie count at `2u + 1`).
     static func partials<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
@@ -41,17 +42,16 @@ enum ReductionKernels {
     ) {
         let x = io.x(0)
         let n = geo.reducedCount
+        let (set, strides, _) = Summation.canonical(geo.reduced, geo.inputStrides, .zero)
         for u in range {
             let o = u / blocks, b = u % blocks
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             let positions = (b * n / blocks)..<((b + 1) * n / blocks)
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                stridedLoop(geo.reduced, positions, geo.inputStrides, .zero) { _, off, _ in
-                    acc += x[base + off]
+                partials[u] = Summation.sum(set, positions, strides, .zero) { off, _ in
+                    x[base + off]
                 }
-                partials[u] = acc
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
@@ -64,7 +64,8 @@ enum ReductionKernels {
         }
     }
 
-    /// Stage 2: output o folds its partials in block order.
+    /// Stage 2: output o folds its partials in block order (sums: with
+    /// ``Summation/sum(_:count:)``, pairwise).
     static func combine<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
@@ -74,8 +75,7 @@ enum ReductionKernels {
         for o in range {
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                for b in 0..<blocks { acc += partials[o * blocks + b] }
+                let acc = Summation.sum(UnsafePointer(partials + o * blocks), count: blocks)
                 y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
             case .max:
                 var m = -T.infinity
