@@ -61,8 +61,9 @@ import Testing
             let scale = mixedSign ? Self.exactSum(x.map(Swift.abs)) : exact
             var sequential: Float = 0
             for v in x { sequential += v }
-            for options in [PlanOptions(), PlanOptions(gradients: false, inlineThreshold: 1 << 30)]
-            {
+            // The default plan sums in two stages (64 blocks); a grain
+            // above n keeps the sum in one.
+            for options in [PlanOptions(), PlanOptions(gradients: false, grain: 1 << 22)] {
                 let sum = try Self.execute(graph, options: options).output
                 let error = Self.worstError(sum, [exact], scale: [scale])
                 print(
@@ -152,7 +153,9 @@ import Testing
     }
 
     @Test func s3OmegaAgreesWithFloat64() throws {
-        let graph = try Workloads.wideDAG(length: 4096)
+        // Full size (a few seconds in debug): at length 4096 the error is the
+        // float32 chain of 64 scalar adds (2.8e-7 with either order), not the means.
+        let graph = try Workloads.wideDAG()
         let omega = Double(
             try Self.execute(graph, options: PlanOptions(gradients: false)).output.scalar!)
         let double = try Execution(
@@ -160,7 +163,8 @@ import Testing
         try double.run(on: Runtime(threads: 1))
         let exact = double.output.scalar!
         let error = Swift.abs(omega - exact) / Swift.abs(exact)
-        print("S3 ω (length 4096): \(omega) vs float64 \(exact), relative error \(error)")
+        // A running sum in each mean: 17.646328 vs 17.646743, 2.35e-5 off.
+        print("S3 ω: \(omega) vs float64 \(exact), relative error \(error)")
         #expect(error <= 1e-6)
     }
 }
