@@ -140,14 +140,22 @@ import Testing
         // Integers sum exactly in any order: a wrong leaf, run or merge shows.
         let dims = Dims4(extents: SIMD4(3, 5, 1, 300))
         let strides = SIMD4(5 * 300, 300, 0, 1)
-        let (set, sa, sb) = Summation.canonical(dims, strides, strides &* 2)
-        #expect(set.extents == SIMD4(1, 1, 1, 4500))
-        #expect(sa[3] == 1 && sb[3] == 2)
+        let set = SummedSet(dims, strides, strides &* 2)
+        #expect(set.dims.extents == SIMD4(1, 1, 1, 4500))
+        #expect(set.sa[3] == 1 && set.sb[3] == 2)
         for positions in [0..<4500, 7..<4499, 130..<131, 299..<1203] {
-            let sum: Double = Summation.sum(set, positions, sa, sb) { a, b in
+            let sum: Double = Summation.sum(set, positions) { a, b in
                 Double(a) + Double(b) / 2 + 1
             }
             let exact = positions.reduce(0.0) { $0 + 2 * Double($1) + 1 }
+            #expect(sum == exact)
+        }
+        // Rows 400 apart: 15 runs of 300, leaves cut at each run's start.
+        let rows = SummedSet(dims, SIMD4(2000, 400, 0, 1))
+        #expect(rows.dims.extents == SIMD4(1, 1, 15, 300))
+        for positions in [0..<4500, 7..<4499, 299..<1203] {
+            let sum: Double = Summation.sum(rows, positions) { a, _ in Double(a) }
+            let exact = positions.reduce(0.0) { $0 + Double($1 / 300 * 400 + $1 % 300) }
             #expect(sum == exact)
         }
     }

@@ -47,19 +47,17 @@ enum Summation {
     /// The longest leaf, in positions.
     static let leafLength = 128
 
-    /// Σ `term(offsetA, offsetB)` over `positions` (row-major) of a set with
-    /// dimensions `dims`, the offsets being Σ index·`sa` and Σ index·`sb`;
-    /// in the order of Note [Summation order]. Pass dimensions and strides
-    /// through ``canonical(_:_:_:)`` first for longer runs.
+    /// Σ `term(offsetA, offsetB)` over `positions` (row-major) of `set`, the
+    /// offsets being Σ index·`set.sa` and Σ index·`set.sb`; in the order of
+    /// Note [Summation order].
     @inline(__always)
     static func sum<T: TensorElement>(
-        _ dims: Dims4, _ positions: Range<Int>, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>,
-        _ term: (Int, Int) -> T
+        _ set: SummedSet, _ positions: Range<Int>, _ term: (Int, Int) -> T
     ) -> T {
-        T(wideSum(dims, positions, sa, sb, term))
+        T(wideSum(set.dims, positions, set.sa, set.sb, term))
     }
 
-    /// ``sum(_:_:_:_:_:)`` before its one rounding to `T`.
+    /// ``sum(_:_:_:)`` before its one rounding to `T`.
     @inline(__always)
     static func wideSum<T: TensorElement>(
         _ dims: Dims4, _ positions: Range<Int>, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>,
@@ -109,9 +107,10 @@ enum Summation {
     /// Σ `term(i)` for i in `0..<count`, in the order of Note [Summation order].
     @inline(__always)
     static func sum<T: TensorElement>(count: Int, _ term: (Int) -> T) -> T {
-        sum(Dims4(extents: SIMD4(1, 1, 1, count)), 0..<count, SIMD4(0, 0, 0, 1), .zero) { i, _ in
-            term(i)
-        }
+        T(
+            wideSum(Dims4(extents: SIMD4(1, 1, 1, count)), 0..<count, SIMD4(0, 0, 0, 1), .zero) {
+                i, _ in term(i)
+            })
     }
 
     /// Σ of `count` contiguous values from `x`.
@@ -152,14 +151,19 @@ enum Summation {
         }
         return s
     }
+}
 
-    /// A set's dimensions and two stride vectors with axes of extent 1
-    /// dropped and neighbouring axes merged where both stride vectors are
-    /// contiguous across them: the same positions, in the same order, at
-    /// the same offsets, in fewer and longer runs.
-    static func canonical(_ dims: Dims4, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>) -> (
-        Dims4, SIMD4<Int>, SIMD4<Int>
-    ) {
+/// A set of positions to sum, read through two stride vectors, with axes of
+/// extent 1 dropped and neighbouring axes merged where both stride vectors
+/// are contiguous across them: the same positions, in the same order, at
+/// the same offsets, in fewer and longer runs (Note [Summation order], 1).
+/// Build it once per kernel call, not per output element.
+struct SummedSet: Sendable {
+    let dims: Dims4
+    let sa: SIMD4<Int>
+    let sb: SIMD4<Int>
+
+    init(_ dims: Dims4, _ sa: SIMD4<Int>, _ sb: SIMD4<Int> = .zero) {
         var e = SIMD4<Int>(repeating: 1), a = SIMD4<Int>.zero, b = SIMD4<Int>.zero
         var top = 4  // axes top..<4 of e, a, b are filled, innermost last
         for axis in stride(from: 3, through: 0, by: -1) where dims.extents[axis] != 1 {
@@ -172,8 +176,12 @@ enum Summation {
             a[top] = sa[axis]
             b[top] = sb[axis]
         }
-        return (Dims4(extents: e), a, b)
+        self.dims = Dims4(extents: e)
+        self.sa = a
+        self.sb = b
     }
+
+    var count: Int { dims.count }
 }
 
 /// Pairwise combination of leaf sums in leaf order: a binary counter whose

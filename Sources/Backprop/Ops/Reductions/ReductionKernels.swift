@@ -9,12 +9,12 @@ enum ReductionKernels {
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>, _ range: Range<Int>
     ) {
         let x = io.x(0), y = io.y
-        let (set, strides, _) = Summation.canonical(geo.reduced, geo.inputStrides, .zero)
+        let set = SummedSet(geo.reduced, geo.inputStrides)
         for o in range {
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             switch r {
             case .sum, .mean:
-                let acc: T = Summation.sum(set, 0..<geo.reducedCount, strides, .zero) { off, _ in
+                let acc: T = Summation.sum(set, 0..<geo.reducedCount) { off, _ in
                     x[base + off]
                 }
                 y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
@@ -42,14 +42,14 @@ enum ReductionKernels {
     ) {
         let x = io.x(0)
         let n = geo.reducedCount
-        let (set, strides, _) = Summation.canonical(geo.reduced, geo.inputStrides, .zero)
+        let set = SummedSet(geo.reduced, geo.inputStrides)
         for u in range {
             let o = u / blocks, b = u % blocks
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             let positions = (b * n / blocks)..<((b + 1) * n / blocks)
             switch r {
             case .sum, .mean:
-                partials[u] = Summation.sum(set, positions, strides, .zero) { off, _ in
+                partials[u] = Summation.sum(set, positions) { off, _ in
                     x[base + off]
                 }
             case .max:
