@@ -26,7 +26,8 @@
 //    what is left on the stack is added from the newest to the oldest.
 //
 // Accumulators, leaf sums and merges are float64 for both element types,
-// rounded once to the element type at the end: for float32 the sum's error
+// rounded once to the element type at the end (a mean divides by n before
+// that rounding; a two-stage partial is rounded): for float32 the sum's error
 // is then about the final rounding (half an ulp), whatever n; float32
 // accumulators in the same order still left 1.4e-7 (over 2 ulps) on some
 // of a [1024, 1024] tensor's row sums. For float64 the error grows like
@@ -54,10 +55,18 @@ enum Summation {
     static func sum<T: TensorElement>(
         _ set: SummedSet, _ positions: Range<Int>, _ term: (Int, Int) -> T
     ) -> T {
-        T(wideSum(set.dims, positions, set.sa, set.sb, term))
+        T(wideSum(set, positions, term))
     }
 
-    /// ``sum(_:_:_:)`` before its one rounding to `T`.
+    /// ``sum(_:_:_:)`` before its one rounding to `T` (mean divides first).
+    @inline(__always)
+    static func wideSum<T: TensorElement>(
+        _ set: SummedSet, _ positions: Range<Int>, _ term: (Int, Int) -> T
+    ) -> Double {
+        wideSum(set.dims, positions, set.sa, set.sb, term)
+    }
+
+    /// The float64 sum of `positions` of a set given by its parts.
     @inline(__always)
     static func wideSum<T: TensorElement>(
         _ dims: Dims4, _ positions: Range<Int>, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>,
@@ -111,12 +120,6 @@ enum Summation {
             wideSum(Dims4(extents: SIMD4(1, 1, 1, count)), 0..<count, SIMD4(0, 0, 0, 1), .zero) {
                 i, _ in term(i)
             })
-    }
-
-    /// Σ of `count` contiguous values from `x`.
-    @inline(__always)
-    static func sum<T: TensorElement>(_ x: UnsafePointer<T>, count: Int) -> T {
-        sum(count: count) { x[$0] }
     }
 
     /// One leaf: 8 accumulators over full groups of 8, a fixed tree, then

@@ -14,10 +14,11 @@ enum ReductionKernels {
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             switch r {
             case .sum, .mean:
-                let acc: T = Summation.sum(set, 0..<geo.reducedCount) { off, _ in
+                let acc = Summation.wideSum(set, 0..<geo.reducedCount) { off, _ in
                     x[base + off]
                 }
-                y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
+                // mean: divided before the one rounding.
+                y[o] = T(r == .mean ? acc / Double(geo.reducedCount) : acc)
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
@@ -64,8 +65,9 @@ enum ReductionKernels {
         }
     }
 
-    /// Stage 2: output o folds its partials in block order (sums: with
-    /// ``Summation/sum(_:count:)``, pairwise).
+    /// Stage 2: output o folds its partials in block order (sums: in the
+    /// order of Note [Summation order], in float64; a mean divides before
+    /// rounding).
     static func combine<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
@@ -75,8 +77,11 @@ enum ReductionKernels {
         for o in range {
             switch r {
             case .sum, .mean:
-                let acc = Summation.sum(UnsafePointer(partials + o * blocks), count: blocks)
-                y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
+                let first = o * blocks
+                let acc: Double = Summation.wideSum(
+                    SummedSet(Dims4(extents: SIMD4(1, 1, 1, blocks)), SIMD4(0, 0, 0, 1)), 0..<blocks
+                ) { b, _ in partials[first + b] }
+                y[o] = T(r == .mean ? acc / Double(geo.reducedCount) : acc)
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
