@@ -65,7 +65,8 @@ extension Execution {
             // that to what earlier levels left. Chunk boundaries, edge order
             // and level order are functions of the graph and the plan options
             // only, and every kernel computes each destination element whole
-            // within one chunk with a fixed loop order — so the bits of every
+            // within one chunk with a fixed loop order (sums: the blocked
+            // pairwise order of Note [Summation order]) — so the bits of every
             // value and gradient are the same for any thread count and any
             // claiming order. No atomics or locks touch gradient data.
             let out = base + item.dest

@@ -92,20 +92,18 @@ func stridedLoop(
 
 /// Σ over the positions of an output that broadcast onto one element of an
 /// operand: the operand element has multi-index `index` (padded, 0 on the
-/// summed axes); `summed` has the output's extents on the axes the operand
-/// was broadcast along and 1 elsewhere. `term(offsetG, offsetOther)` gets
-/// offsets computed with `gStrides` and `otherStrides` (output space).
-/// The summation order is fixed: row-major over the summed axes.
+/// summed axes); `summed` is ``SummedSet(_:_:_:)`` of the dimensions with
+/// the output's extents on the axes the operand was broadcast along (1
+/// elsewhere), `gStrides` and `otherStrides`. `term(offsetG, offsetOther)`
+/// gets offsets computed with `gStrides` and `otherStrides` (output space).
+/// The summation order is fixed: blocked pairwise over the summed axes,
+/// row-major (Note [Summation order]).
 @inline(__always)
 func sumOverBroadcast<T: TensorElement>(
-    _ index: SIMD4<Int>, _ summed: Dims4, _ gStrides: SIMD4<Int>, _ otherStrides: SIMD4<Int>,
+    _ index: SIMD4<Int>, _ summed: SummedSet, _ gStrides: SIMD4<Int>, _ otherStrides: SIMD4<Int>,
     _ term: (Int, Int) -> T
 ) -> T {
     let baseG = dot(index, gStrides)
     let baseO = dot(index, otherStrides)
-    var acc: T = 0
-    stridedLoop(summed, 0..<summed.count, gStrides, otherStrides) { _, og, oo in
-        acc += term(baseG + og, baseO + oo)
-    }
-    return acc
+    return Summation.sum(summed, 0..<summed.count) { og, oo in term(baseG + og, baseO + oo) }
 }

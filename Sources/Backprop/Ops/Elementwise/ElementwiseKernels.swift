@@ -126,10 +126,11 @@ enum ElementwiseKernels {
             return
         }
         let gStrides = b.out.strides
+        let set = SummedSet(summed, gStrides, otherStrides)
         for e in r {
             t.store(
                 e,
-                sumOverBroadcast(dims.index(of: e), summed, gStrides, otherStrides) { og, oo in
+                sumOverBroadcast(dims.index(of: e), set, gStrides, otherStrides) { og, oo in
                     term(e, og, oo)
                 })
         }

@@ -2,7 +2,8 @@
 // Units are lanes (softmax), examples (cross_entropy) and elements
 // (sigmoid_cross_entropy, which broadcasts like a binary elementwise op and
 // shares its VJP's reduction to an operand); every lane is computed whole
-// by one chunk, with the stable formulas of Losses.swift.
+// by one chunk, with the stable formulas of Losses.swift, and every lane sum
+// in the blocked pairwise order of Note [Summation order].
 
 enum LossKernels {
     @inline(__always)
@@ -28,11 +29,12 @@ enum LossKernels {
         let y = io.y, g = t.g
         for l in r {
             let (base, stride) = lane(view, l)
-            var dot: T = 0
-            for j in 0..<view.length {
-                let k = base + j * stride
-                dot += log ? g[k] : g[k] * y[k]
-            }
+            let dot: T =
+                log
+                ? Summation.sum(count: view.length) { j in g[base + j * stride] }
+                : Summation.sum(count: view.length) { j in
+                    g[base + j * stride] * y[base + j * stride]
+                }
             for j in 0..<view.length {
                 let k = base + j * stride
                 t.store(k, log ? g[k] - T.exp(y[k]) * dot : y[k] * (g[k] - dot))

@@ -36,7 +36,8 @@ enum Losses {
     }
 
     /// log Σ e^x over one lane (`length` elements from `base`, `stride`
-    /// apart), computed as m + log Σ e^(x − m) with m the lane's maximum.
+    /// apart), computed as m + log Σ e^(x − m) with m the lane's maximum,
+    /// the sum in the order of Note [Summation order].
     /// The ranged kernels use the same function, on arena pointers.
     static func logSumExp<T: TensorElement>(
         _ x: UnsafePointer<T>, base: Int, stride: Int, length: Int
@@ -44,8 +45,8 @@ enum Losses {
         var m = -T.infinity
         for j in 0..<length { m = Swift.max(m, x[base + j * stride]) }
         if !m.isFinite { m = m.isNaN ? m : 0 }
-        var s: T = 0
-        for j in 0..<length { s += T.exp(x[base + j * stride] - m) }
+        // Note [Summation order]: blocked pairwise, for the reference too.
+        let s: T = Summation.sum(count: length) { j in T.exp(x[base + j * stride] - m) }
         return m + T.log(s)
     }
 

@@ -25,9 +25,10 @@ enum MovementKernels {
         summed: Dims4, input: Dims4, gStrides: SIMD4<Int>, _ t: VJPTarget<T>, _ r: Range<Int>
     ) {
         let g = t.g
+        let set = SummedSet(summed, gStrides)
         for e in r {
             t.store(
-                e, sumOverBroadcast(input.index(of: e), summed, gStrides, .zero) { og, _ in g[og] })
+                e, sumOverBroadcast(input.index(of: e), set, gStrides, .zero) { og, _ in g[og] })
         }
     }
 

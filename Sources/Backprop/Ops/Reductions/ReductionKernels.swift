@@ -1,23 +1,24 @@
-// Ranged reductions. Forward work units are output elements: each sums
-// (or maximises) its reduced set in row-major order, so the result of an
-// element never depends on how the output was chunked. The VJP's units are
-// input elements, each reading the cotangent of the output it folded into.
+// Ranged reductions. Forward work units are output elements: each sums its
+// reduced set in the blocked pairwise order of Note [Summation order] (or
+// maximises it in row-major order), so the result of an element never
+// depends on how the output was chunked. The VJP's units are input
+// elements, each reading the cotangent of the output it folded into.
 
 enum ReductionKernels {
     static func forward<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>, _ range: Range<Int>
     ) {
         let x = io.x(0), y = io.y
+        let set = SummedSet(geo.reduced, geo.inputStrides)
         for o in range {
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                stridedLoop(geo.reduced, 0..<geo.reducedCount, geo.inputStrides, .zero) {
-                    _, off, _ in
-                    acc += x[base + off]
+                let acc = Summation.wideSum(set, 0..<geo.reducedCount) { off, _ in
+                    x[base + off]
                 }
-                y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
+                // mean: divided before the one rounding.
+                y[o] = T(r == .mean ? acc / Double(geo.reducedCount) : acc)
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
@@ -32,8 +33,9 @@ enum ReductionKernels {
 
     /// Stage 1 of a two-stage reduction: unit u = o·blocks + b folds block b
     /// of output o's reduced set (row-major positions
-    /// `b·n/blocks ..< (b+1)·n/blocks`) into `partials[u]` (max: the maximum
-    /// at `2u` and its tie count at `2u + 1`).
+    /// `b·n/blocks ..< (b+1)·n/blocks`, summed in the order of
+    /// Note [Summation order] from the block's first position) into
+    /// `partials[u]` (max: the maximum at `2u` and its tie count at `2u + 1`).
     static func partials<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
@@ -41,17 +43,16 @@ enum ReductionKernels {
     ) {
         let x = io.x(0)
         let n = geo.reducedCount
+        let set = SummedSet(geo.reduced, geo.inputStrides)
         for u in range {
             let o = u / blocks, b = u % blocks
             let base = dot(geo.kept.index(of: o), geo.inputStrides)
             let positions = (b * n / blocks)..<((b + 1) * n / blocks)
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                stridedLoop(geo.reduced, positions, geo.inputStrides, .zero) { _, off, _ in
-                    acc += x[base + off]
+                partials[u] = Summation.sum(set, positions) { off, _ in
+                    x[base + off]
                 }
-                partials[u] = acc
             case .max:
                 var m = -T.infinity
                 var ties: T = 0
@@ -64,7 +65,9 @@ enum ReductionKernels {
         }
     }
 
-    /// Stage 2: output o folds its partials in block order.
+    /// Stage 2: output o folds its partials in block order (sums: in the
+    /// order of Note [Summation order], in float64; a mean divides before
+    /// rounding).
     static func combine<T>(
         _ r: Reduction, _ geo: ReductionStrides, _ io: KernelIO<T>,
         _ partials: UnsafeMutablePointer<T>,
@@ -74,9 +77,11 @@ enum ReductionKernels {
         for o in range {
             switch r {
             case .sum, .mean:
-                var acc: T = 0
-                for b in 0..<blocks { acc += partials[o * blocks + b] }
-                y[o] = r == .mean ? acc / T(geo.reducedCount) : acc
+                let first = o * blocks
+                let acc: Double = Summation.wideSum(
+                    SummedSet(Dims4(extents: SIMD4(1, 1, 1, blocks)), SIMD4(0, 0, 0, 1)), 0..<blocks
+                ) { b, _ in partials[first + b] }
+                y[o] = T(r == .mean ? acc / Double(geo.reducedCount) : acc)
             case .max:
                 var m = -T.infinity
                 var ties: T = 0

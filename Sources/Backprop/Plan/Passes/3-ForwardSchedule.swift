@@ -56,9 +56,11 @@ extension PlanBuilder {
         // Note [Two-stage reductions]: few outputs, each folding
         // many elements: stage 1 folds fixed blocks of every
         // output's reduced set into partials (in parallel), stage 2
-        // folds each output's partials in block order. The blocks
-        // are a function of the shapes and the grain, so the bits
-        // do not depend on the thread count.
+        // folds each output's partials in block order. Sums take the
+        // blocked pairwise order of Note [Summation order] inside
+        // each block (from its first position) and across the
+        // partials. The blocks are a function of the shapes and the
+        // options, so the bits do not depend on the thread count.
         let partials = buffers.newBuffer(units * blocks * (r == .max ? 2 : 1), .partial)
         let blockCost = (geo.reducedCount + blocks - 1) / blocks
         for c in options.chunks(units: units * blocks, cost: blockCost) {
