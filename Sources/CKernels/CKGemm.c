@@ -5,7 +5,10 @@
 // packed into slivers NR columns wide and op(A)'s MC×KC block into slivers
 // MR rows tall (both zero-padded), and a micro-kernel keeps an MR×NR tile
 // of C in registers while it runs down one KC block. Packing reads every
-// layout (A or Aᵀ, B or Bᵀ), so the micro-kernel sees one.
+// layout (A or Aᵀ, B or Bᵀ), so the micro-kernel sees one. When op(B) = B
+// (rows of B already hold NR consecutive columns), full slivers are read in
+// place instead: the runtime calls the kernel once per row chunk, and each
+// call would otherwise pack all of B again.
 //
 // Each element of C is one accumulator lane: s = accumulate ? C : 0, then
 // s = s + a·b for p ascending, fused (one rounding) on AVX2 and AVX-512,
@@ -127,20 +130,30 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
             for (long pc = 0; pc < k; pc += CK_KC) {                                            \
                 const long kc = ck_min(CK_KC, k - pc);                                          \
                 const int load_c = accumulate || pc > 0;                                        \
-                NAME##_pack_b(tb, kc, nc, tb ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, pb); \
+                const T *bsrc = tb ? b + jc * ldb + pc : b + pc * ldb + jc;                    \
+                if (tb) NAME##_pack_b(1, kc, nc, bsrc, ldb, pb);                                \
                 for (long ic = 0; ic < m; ic += MC) {                                           \
                     const long mc = ck_min(MC, m - ic);                                         \
                     NAME##_pack_a(ta, mc, kc, ta ? a + pc * lda + ic : a + ic * lda + pc, lda,  \
                                   pa);                                                          \
                     for (long jr = 0; jr < nc; jr += NR) {                                      \
                         const long cols = ck_min(NR, nc - jr);                                  \
+                        /* op(B) = B: full slivers are read in place (rows ldb apart). */      \
                         const T *bp = pb + jr * kc;                                             \
+                        long bs = NR;                                                           \
+                        if (!tb && cols == NR) {                                                \
+                            bp = bsrc + jr;                                                     \
+                            bs = ldb;                                                           \
+                        } else if (!tb) {                                                       \
+                            NAME##_pack_b(0, kc, cols, bsrc + jr, ldb, pb);                     \
+                            bp = pb;                                                            \
+                        }                                                                       \
                         for (long ir = 0; ir < mc; ir += MR) {                                  \
                             const long rows = ck_min(MR, mc - ir);                              \
                             const T *ap = pa + ir * kc;                                         \
                             T *cp = c + (ic + ir) * ldc + jc + jr;                              \
                             if (rows == MR && cols == NR) {                                     \
-                                UKR(kc, ap, bp, cp, ldc, load_c);                               \
+                                UKR(kc, ap, bp, bs, cp, ldc, load_c);                               \
                                 continue;                                                       \
                             }                                                                   \
                             /* An edge tile: the same kernel on a copy. */                      \
@@ -150,7 +163,7 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
                                 for (long r = 0; r < rows; r++)                                 \
                                     memcpy(tile + r * NR, cp + r * ldc, cols * sizeof(T));      \
                             }                                                                   \
-                            UKR(kc, ap, bp, tile, NR, load_c);                                  \
+                            UKR(kc, ap, bp, bs, tile, NR, load_c);                                  \
                             for (long r = 0; r < rows; r++)                                     \
                                 memcpy(cp + r * ldc, tile + r * NR, cols * sizeof(T));          \
                         }                                                                       \
@@ -223,13 +236,13 @@ static inline ck_d2 ck_d2_splat(double x) { return (ck_d2){x, x}; }
 // 6×8 floats: twelve 4-lane accumulators (fifteen of sixteen SSE registers).
 // The Double kernel is the same with 2-lane vectors: 6×4.
 #define CK_BASE_UKR(NAME, T, V, LOAD, SPLAT, W)                                                 \
-    static void NAME(long k, const T *a, const T *b, T *c, long ldc, int load_c) {             \
+    static void NAME(long k, const T *a, const T *b, long bs, T *c, long ldc, int load_c) {    \
         V s[6][2];                                                                              \
         for (int r = 0; r < 6; r++) {                                                           \
             s[r][0] = load_c ? LOAD(c + r * ldc) : SPLAT(0);                                    \
             s[r][1] = load_c ? LOAD(c + r * ldc + W) : SPLAT(0);                                \
         }                                                                                       \
-        for (long p = 0; p < k; p++, a += 6, b += 2 * W) {                                      \
+        for (long p = 0; p < k; p++, a += 6, b += bs) {                                         \
             const V b0 = LOAD(b), b1 = LOAD(b + W);                                             \
             for (int r = 0; r < 6; r++) {                                                       \
                 const V x = SPLAT(a[r]);                                                        \
@@ -257,7 +270,7 @@ CK_DEFINE_GEMM(ck_base_f64, double, 6, 4, 144, 512, ck_base_ukr_f64, )
 #define CK_AVX2 __attribute__((target("avx2,fma")))
 
 #define CK_AVX2_UKR(NAME, T, V, LOADU, STOREU, BCAST, FMADD, ZERO, W)                           \
-    CK_AVX2 static inline void NAME(long k, const T *a, const T *b, T *c, long ldc,            \
+    CK_AVX2 static inline void NAME(long k, const T *a, const T *b, long bs, T *c, long ldc,   \
                                     int load_c) {                                               \
         V c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
         V c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
@@ -269,7 +282,7 @@ CK_DEFINE_GEMM(ck_base_f64, double, 6, 4, 144, 512, ck_base_ukr_f64, )
             c40 = LOADU(c + 4 * ldc), c41 = LOADU(c + 4 * ldc + W);                             \
             c50 = LOADU(c + 5 * ldc), c51 = LOADU(c + 5 * ldc + W);                             \
         }                                                                                       \
-        for (long p = 0; p < k; p++, a += 6, b += 2 * W) {                                      \
+        for (long p = 0; p < k; p++, a += 6, b += bs) {                                         \
             const V b0 = LOADU(b), b1 = LOADU(b + W);                                           \
             V x = BCAST(a);                                                                     \
             c00 = FMADD(x, b0, c00), c01 = FMADD(x, b1, c01);                                   \
@@ -311,14 +324,14 @@ CK_DEFINE_GEMM(ck_avx2_f64, double, 6, 8, 144, 512, ck_avx2_ukr_f64, CK_AVX2)
 #define CK_AVX512 __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")))
 
 #define CK_AVX512_UKR(NAME, T, V, LOADU, STOREU, SET1, FMADD, ZERO, W)                          \
-    CK_AVX512 static inline void NAME(long k, const T *a, const T *b, T *c, long ldc,          \
+    CK_AVX512 static inline void NAME(long k, const T *a, const T *b, long bs, T *c, long ldc, \
                                       int load_c) {                                             \
         V s0[14], s1[14];                                                                       \
         _Pragma("clang loop unroll(full)") for (int r = 0; r < 14; r++) {                       \
             s0[r] = load_c ? LOADU(c + r * ldc) : ZERO();                                       \
             s1[r] = load_c ? LOADU(c + r * ldc + W) : ZERO();                                   \
         }                                                                                       \
-        for (long p = 0; p < k; p++, a += 14, b += 2 * W) {                                     \
+        for (long p = 0; p < k; p++, a += 14, b += bs) {                                        \
             const V b0 = LOADU(b), b1 = LOADU(b + W);                                           \
             _Pragma("clang loop unroll(full)") for (int r = 0; r < 14; r++) {                   \
                 const V x = SET1(a[r]);                                                         \
