@@ -24,7 +24,8 @@
 // sum is stored to C and loaded again, which is exact. Tiles at the edges
 // (fewer than MR rows or NR columns) run the same micro-kernel on a copy of
 // the tile, with packed op(A) and op(B) zero-padded: padding only occupies
-// lanes whose results are thrown away. A product with one column (n == 1)
+// lanes whose results are thrown away. (Full slivers of op(B) = B are read
+// in place rather than packed; the values, and so the steps, are the same.) A product with one column (n == 1)
 // puts rows of C in the lanes instead, with the same per-element steps. So
 // C[i][j] is a function of row i of op(A), column j of op(B), k and (when
 // accumulating) the old C[i][j] alone: it does not depend on m, n, the
@@ -52,7 +53,8 @@ import CKernels
 /// The entry point the runtime's matmul kernels call on arena memory. With
 /// `useBLAS` and a loaded ``BLAS`` it calls `cblas_sgemm`/`cblas_dgemm`;
 /// otherwise it runs the package's own kernel for ``InstructionSet/current``
-/// (``kernels``): op(A) and op(B) packed into per-thread panels (allocated
+/// (``kernels``): op(A), and op(B) when B is stored transposed, packed into
+/// per-thread panels (allocated
 /// on a thread's first product, then reused, so steady-state execution does
 /// not allocate), and a register-blocked micro-kernel — 6×16 floats or 6×8
 /// doubles with AVX2 and FMA, 14×32 or 14×16 with AVX-512, 6×8 or 6×4 with
