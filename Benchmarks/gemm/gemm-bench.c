@@ -94,6 +94,9 @@ int main(int argc, char **argv) {
             bench(K, "dW2 H1^T*G", 1, 0, 512, 512, 128);
             bench(K, "dW1 X^T*G", 1, 0, 784, 512, 128);
             bench(K, "fwd X*W1 (64 rows)", 0, 0, 64, 512, 784);
+            bench(K, "fwd X*W1 (32 rows)", 0, 0, 32, 512, 784);
+            bench(K, "dA G*W2^T (32 rows)", 0, 1, 32, 512, 512);
+            bench(K, "dW2 H1^T*G (32 rows)", 1, 0, 32, 512, 128);
         }
     }
     return fails != 0;

@@ -62,8 +62,11 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
 
 // Packing, the loop nest and the matrix-vector product, for one element
 // type, micro-tile and micro-kernel. ATTR is the target attribute (empty
-// for the baseline); UKR(k, a, b, c, ldc, load_c) computes one full tile.
-#define CK_DEFINE_GEMM(NAME, T, MR, NR, MC, NC, UKR, ATTR)                                        \
+// for the baseline); UKR(k, a, b, bs, c, ldc, load_c) computes one full
+// tile (rows of op(B) bs apart); PACK_BT(kc, b, ldb, pb) packs a full sliver
+// of op(B) = Bᵀ faster where it can, returning 0 where it does not.
+#define CK_NO_PACK_BT(kc, b, ldb, pb) 0
+#define CK_DEFINE_GEMM(NAME, T, MR, NR, MC, NC, UKR, PACK_BT, ATTR)                                     \
     ATTR static void NAME##_pack_a(                                                             \
         int ta, long mc, long kc, const T *a, long lda, T *restrict pa) {                      \
         for (long i0 = 0; i0 < mc; i0 += MR) {                                                  \
@@ -92,7 +95,9 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
         int tb, long kc, long nc, const T *b, long ldb, T *restrict pb) {                      \
         for (long j0 = 0; j0 < nc; j0 += NR) {                                                  \
             const long cols = ck_min(NR, nc - j0);                                              \
-            if (tb) {                                                                           \
+            if (tb && cols == NR && PACK_BT(kc, b + j0 * ldb, ldb, pb)) {                       \
+                /* a full sliver of Bᵀ, transposed in registers */                              \
+            } else if (tb) {                                                                    \
                 long j = 0;                                                                     \
                 for (; j < cols; j++) {                                                         \
                     const T *s = b + (j0 + j) * ldb;                                            \
@@ -260,8 +265,8 @@ CK_BASE_UKR(ck_base_ukr_f32, float, ck_f4, ck_f4_load, ck_f4_splat, 4)
 CK_BASE_UKR(ck_base_ukr_f64, double, ck_d2, ck_d2_load, ck_d2_splat, 2)
 CK_DEFINE_GEMV(ck_base_f32, float, 4, ck_f4, ck_f4_load, ck_f4_splat, CK_MADD, )
 CK_DEFINE_GEMV(ck_base_f64, double, 2, ck_d2, ck_d2_load, ck_d2_splat, CK_MADD, )
-CK_DEFINE_GEMM(ck_base_f32, float, 6, 8, 144, 1024, ck_base_ukr_f32, )
-CK_DEFINE_GEMM(ck_base_f64, double, 6, 4, 144, 512, ck_base_ukr_f64, )
+CK_DEFINE_GEMM(ck_base_f32, float, 6, 8, 144, 1024, ck_base_ukr_f32, CK_NO_PACK_BT, )
+CK_DEFINE_GEMM(ck_base_f64, double, 6, 4, 144, 512, ck_base_ukr_f64, CK_NO_PACK_BT, )
 
 #if defined(__x86_64__)
 
@@ -316,8 +321,43 @@ CK_DEFINE_GEMV(ck_avx2_f32, float, 8, __m256, _mm256_loadu_ps, _mm256_set1_ps, C
                CK_AVX2)
 CK_DEFINE_GEMV(ck_avx2_f64, double, 4, __m256d, _mm256_loadu_pd, _mm256_set1_pd, CK_FMA_PD,
                CK_AVX2)
-CK_DEFINE_GEMM(ck_avx2_f32, float, 6, 16, 144, 1024, ck_avx2_ukr_f32, CK_AVX2)
-CK_DEFINE_GEMM(ck_avx2_f64, double, 6, 8, 144, 512, ck_avx2_ukr_f64, CK_AVX2)
+// A 16-column sliver of op(B) = Bᵀ: 8×8 blocks transposed in registers
+// (the dA = G·Bᵀ VJP repacks all of B in every row chunk).
+CK_AVX2 static int ck_avx2_pack_bt16(long kc, const float *b, long ldb, float *pb) {
+    long p = 0;
+    for (; p + 8 <= kc; p += 8) {
+        for (int h = 0; h < 2; h++) {
+            const float *s = b + 8 * h * ldb + p;
+            const __m256 r0 = _mm256_loadu_ps(s), r1 = _mm256_loadu_ps(s + ldb);
+            const __m256 r2 = _mm256_loadu_ps(s + 2 * ldb), r3 = _mm256_loadu_ps(s + 3 * ldb);
+            const __m256 r4 = _mm256_loadu_ps(s + 4 * ldb), r5 = _mm256_loadu_ps(s + 5 * ldb);
+            const __m256 r6 = _mm256_loadu_ps(s + 6 * ldb), r7 = _mm256_loadu_ps(s + 7 * ldb);
+            const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            const __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *d = pb + p * 16 + 8 * h;
+            _mm256_storeu_ps(d, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(d + 16, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(d + 32, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(d + 48, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(d + 64, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(d + 80, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(d + 96, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(d + 112, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+    }
+    for (; p < kc; p++)
+        for (long j = 0; j < 16; j++) pb[p * 16 + j] = b[j * ldb + p];
+    return 1;
+}
+
+CK_DEFINE_GEMM(ck_avx2_f32, float, 6, 16, 144, 1024, ck_avx2_ukr_f32, ck_avx2_pack_bt16, CK_AVX2)
+CK_DEFINE_GEMM(ck_avx2_f64, double, 6, 8, 144, 512, ck_avx2_ukr_f64, CK_NO_PACK_BT, CK_AVX2)
 
 // MARK: - AVX-512: 14×32 floats, 14×16 doubles (28 accumulators of 32 ZMM).
 
@@ -356,8 +396,10 @@ CK_DEFINE_GEMV(ck_avx512_f32, float, 16, __m512, _mm512_loadu_ps, _mm512_set1_ps
                CK_FMA512_PS, CK_AVX512)
 CK_DEFINE_GEMV(ck_avx512_f64, double, 8, __m512d, _mm512_loadu_pd, _mm512_set1_pd,
                CK_FMA512_PD, CK_AVX512)
-CK_DEFINE_GEMM(ck_avx512_f32, float, 14, 32, 140, 1024, ck_avx512_ukr_f32, CK_AVX512)
-CK_DEFINE_GEMM(ck_avx512_f64, double, 14, 16, 140, 512, ck_avx512_ukr_f64, CK_AVX512)
+CK_DEFINE_GEMM(ck_avx512_f32, float, 14, 32, 140, 1024, ck_avx512_ukr_f32, CK_NO_PACK_BT,
+               CK_AVX512)
+CK_DEFINE_GEMM(ck_avx512_f64, double, 14, 16, 140, 512, ck_avx512_ukr_f64, CK_NO_PACK_BT,
+               CK_AVX512)
 
 #endif  // __x86_64__
 
