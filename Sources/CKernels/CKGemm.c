@@ -185,9 +185,11 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
 #define CK_DEFINE_GEMV(NAME, T, LANES, VT, VLOAD, VSPLAT, VMADD, ATTR)                          \
     ATTR static inline VT NAME##_rows(const T *a, long rs, long i, long count) {               \
         if (rs == 1 && count == LANES) return VLOAD(a + i);                                     \
-        T t[LANES];                                                                             \
-        for (long l = 0; l < LANES; l++) t[l] = a[(i + ck_min(l, count - 1)) * rs];             \
-        return VLOAD(t);                                                                        \
+        /* lanes inserted one by one (no store-to-load round trip) */                           \
+        VT v = VSPLAT(0);                                                                       \
+        _Pragma("clang loop unroll(full)") for (int l = 0; l < LANES; l++)                      \
+            v[l] = a[(i + ck_min(l, count - 1)) * rs];                                          \
+        return v;                                                                               \
     }                                                                                           \
     ATTR static void NAME##_gemv(                                                               \
         long rs, long ds, long m, long k, const T *a, const T *b, long bs, T *c, long ldc,      \
