@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
     int sup = ck_isa_support();
     int isas[3] = {0, CK_ISA_AVX2_FMA, CK_ISA_AVX512};
     const char *names[3] = {"baseline", "avx2", "avx512"};
-    long shapes[][3] = {{1,1,1},{3,5,7},{17,33,65},{64,64,64},{150,9,300},{7,1,600},{40,1,3},{150,47,530},{300,1100,20},{29,17,257}};
+    long shapes[][3] = {{1,1,1},{3,5,7},{17,33,65},{64,64,64},{150,9,300},{7,1,600},{40,1,3},{16,1,37},{35,1,203},{150,47,530},{300,1100,20},{29,17,257}};
     for (int s = 0; s < 3; s++) {
         if (isas[s] && !(sup & isas[s])) { printf("%s: not supported\n", names[s]); continue; }
         CKGemmKernels K = ck_gemm_kernels(isas[s]);

@@ -182,36 +182,49 @@ static inline long ck_min(long x, long y) { return x < y ? x : y; }
 // vectors, four vectors at a time, op(B) read in place. The same per-element
 // order as the micro-kernels. VT, VLOAD(p) (unaligned), VSPLAT(x) and
 // VMADD(s, a, b) (s + a·b) are the vector operations.
-#define CK_DEFINE_GEMV(NAME, T, LANES, VT, VLOAD, VSPLAT, VMADD, ATTR)                          \
-    ATTR static inline VT NAME##_rows(const T *a, long rs, long i, long count) {               \
-        if (rs == 1 && count == LANES) return VLOAD(a + i);                                     \
-        /* lanes inserted one by one (no store-to-load round trip) */                           \
-        VT v = VSPLAT(0);                                                                       \
-        _Pragma("clang loop unroll(full)") for (int l = 0; l < LANES; l++)                      \
-            v[l] = a[(i + ck_min(l, count - 1)) * rs];                                          \
-        return v;                                                                               \
-    }                                                                                           \
+#define CK_DEFINE_GEMV(NAME, T, LANES, VT, VLOAD, VSPLAT, VMADD, FAST, ATTR)                        \
     ATTR static void NAME##_gemv(                                                               \
         long rs, long ds, long m, long k, const T *a, const T *b, long bs, T *c, long ldc,      \
         int accumulate) {                                                                       \
-        long i = 0;                                                                             \
-        for (; i < m; i += 4 * LANES) {                                                         \
+        for (long i = 0; i < m; i += 4 * LANES) {                                               \
             const long rows = ck_min(4 * LANES, m - i);                                         \
             T t[4 * LANES];                                                                     \
-            for (long l = 0; l < 4 * LANES; l++)                                                \
+            /* Each lane's row, past the end repeating the last (results unused). */           \
+            long off[4 * LANES];                                                                \
+            for (long l = 0; l < 4 * LANES; l++) {                                              \
                 t[l] = accumulate && l < rows ? c[(i + l) * ldc] : 0;                           \
+                off[l] = (i + ck_min(l, rows - 1)) * rs;                                        \
+            }                                                                                   \
             VT s0 = VLOAD(t), s1 = VLOAD(t + LANES), s2 = VLOAD(t + 2 * LANES),                 \
                s3 = VLOAD(t + 3 * LANES);                                                       \
-            const long n0 = ck_min(LANES, rows), n1 = ck_min(LANES, rows - LANES),              \
-                       n2 = ck_min(LANES, rows - 2 * LANES),                                    \
-                       n3 = ck_min(LANES, rows - 3 * LANES);                                    \
             const T *pa = a;                                                                    \
-            for (long p = 0; p < k; p++, pa += ds) {                                            \
-                const VT bv = VSPLAT(b[p * bs]);                                                \
-                s0 = VMADD(s0, NAME##_rows(pa, rs, i, n0), bv);                                 \
-                if (n1 > 0) s1 = VMADD(s1, NAME##_rows(pa, rs, i + LANES, n1), bv);             \
-                if (n2 > 0) s2 = VMADD(s2, NAME##_rows(pa, rs, i + 2 * LANES, n2), bv);         \
-                if (n3 > 0) s3 = VMADD(s3, NAME##_rows(pa, rs, i + 3 * LANES, n3), bv);         \
+            if (rows == 4 * LANES && FAST(rs, ds, k, a + i * rs, b, bs, &s0, &s1, &s2, &s3)) { \
+                /* rows of A read in place, transposed in registers */                          \
+            } else if (rs == 1 && rows == 4 * LANES) {                                          \
+                /* op(A) stored transposed: a vector of rows is one load. */                    \
+                for (long p = 0; p < k; p++, pa += ds) {                                        \
+                    const VT bv = VSPLAT(b[p * bs]);                                            \
+                    s0 = VMADD(s0, VLOAD(pa + i), bv);                                          \
+                    s1 = VMADD(s1, VLOAD(pa + i + LANES), bv);                                  \
+                    s2 = VMADD(s2, VLOAD(pa + i + 2 * LANES), bv);                              \
+                    s3 = VMADD(s3, VLOAD(pa + i + 3 * LANES), bv);                              \
+                }                                                                               \
+            } else {                                                                            \
+                /* Strided rows: lanes inserted one by one. */                                  \
+                for (long p = 0; p < k; p++, pa += ds) {                                        \
+                    const VT bv = VSPLAT(b[p * bs]);                                            \
+                    VT v0 = bv, v1 = bv, v2 = bv, v3 = bv;                                      \
+                    _Pragma("clang loop unroll(full)") for (int l = 0; l < LANES; l++) {        \
+                        v0[l] = pa[off[l]];                                                     \
+                        v1[l] = pa[off[LANES + l]];                                             \
+                        v2[l] = pa[off[2 * LANES + l]];                                         \
+                        v3[l] = pa[off[3 * LANES + l]];                                         \
+                    }                                                                           \
+                    s0 = VMADD(s0, v0, bv);                                                     \
+                    s1 = VMADD(s1, v1, bv);                                                     \
+                    s2 = VMADD(s2, v2, bv);                                                     \
+                    s3 = VMADD(s3, v3, bv);                                                     \
+                }                                                                               \
             }                                                                                   \
             memcpy(t, &s0, sizeof(VT));                                                         \
             memcpy(t + LANES, &s1, sizeof(VT));                                                 \
@@ -239,6 +252,7 @@ static inline ck_d2 ck_d2_load(const double *p) {
 static inline ck_f4 ck_f4_splat(float x) { return (ck_f4){x, x, x, x}; }
 static inline ck_d2 ck_d2_splat(double x) { return (ck_d2){x, x}; }
 #define CK_MADD(s, a, b) ((s) + (a) * (b))
+#define CK_NO_GEMV_FAST(rs, ds, k, a, b, bs, s0, s1, s2, s3) 0
 
 // 6×8 floats: twelve 4-lane accumulators (fifteen of sixteen SSE registers).
 // The Double kernel is the same with 2-lane vectors: 6×4.
@@ -265,8 +279,8 @@ static inline ck_d2 ck_d2_splat(double x) { return (ck_d2){x, x}; }
 
 CK_BASE_UKR(ck_base_ukr_f32, float, ck_f4, ck_f4_load, ck_f4_splat, 4)
 CK_BASE_UKR(ck_base_ukr_f64, double, ck_d2, ck_d2_load, ck_d2_splat, 2)
-CK_DEFINE_GEMV(ck_base_f32, float, 4, ck_f4, ck_f4_load, ck_f4_splat, CK_MADD, )
-CK_DEFINE_GEMV(ck_base_f64, double, 2, ck_d2, ck_d2_load, ck_d2_splat, CK_MADD, )
+CK_DEFINE_GEMV(ck_base_f32, float, 4, ck_f4, ck_f4_load, ck_f4_splat, CK_MADD, CK_NO_GEMV_FAST, )
+CK_DEFINE_GEMV(ck_base_f64, double, 2, ck_d2, ck_d2_load, ck_d2_splat, CK_MADD, CK_NO_GEMV_FAST, )
 CK_DEFINE_GEMM(ck_base_f32, float, 6, 8, 144, 1024, ck_base_ukr_f32, CK_NO_PACK_BT, )
 CK_DEFINE_GEMM(ck_base_f64, double, 6, 4, 144, 512, ck_base_ukr_f64, CK_NO_PACK_BT, )
 
@@ -319,10 +333,47 @@ CK_AVX2_UKR(ck_avx2_ukr_f64, double, __m256d, _mm256_loadu_pd, _mm256_storeu_pd,
 
 #define CK_FMA_PS(s, a, b) _mm256_fmadd_ps(a, b, s)
 #define CK_FMA_PD(s, a, b) _mm256_fmadd_pd(a, b, s)
+// Sixteen rows of a row-major op(A) (rows rs apart, depth contiguous) times
+// op(B): four depths of four rows per load group, transposed 4×4 in
+// registers, so each lane still adds its row's products in ascending p.
+CK_AVX2 static int ck_avx2_f64_gemv16(long rs, long ds, long k, const double *a,
+                                      const double *b, long bs, __m256d *s0, __m256d *s1,
+                                      __m256d *s2, __m256d *s3) {
+    if (ds != 1) return 0;
+    __m256d acc[4] = {*s0, *s1, *s2, *s3};
+    long p = 0;
+    for (; p + 4 <= k; p += 4) {
+        const __m256d b0 = _mm256_set1_pd(b[p * bs]), b1 = _mm256_set1_pd(b[(p + 1) * bs]);
+        const __m256d b2 = _mm256_set1_pd(b[(p + 2) * bs]), b3 = _mm256_set1_pd(b[(p + 3) * bs]);
+        for (int g = 0; g < 4; g++) {
+            const double *r = a + 4 * g * rs + p;
+            const __m256d r0 = _mm256_loadu_pd(r), r1 = _mm256_loadu_pd(r + rs);
+            const __m256d r2 = _mm256_loadu_pd(r + 2 * rs), r3 = _mm256_loadu_pd(r + 3 * rs);
+            const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+            const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+            __m256d x = acc[g];
+            x = _mm256_fmadd_pd(_mm256_permute2f128_pd(t0, t2, 0x20), b0, x);
+            x = _mm256_fmadd_pd(_mm256_permute2f128_pd(t1, t3, 0x20), b1, x);
+            x = _mm256_fmadd_pd(_mm256_permute2f128_pd(t0, t2, 0x31), b2, x);
+            x = _mm256_fmadd_pd(_mm256_permute2f128_pd(t1, t3, 0x31), b3, x);
+            acc[g] = x;
+        }
+    }
+    for (; p < k; p++) {
+        const __m256d bv = _mm256_set1_pd(b[p * bs]);
+        for (int g = 0; g < 4; g++) {
+            const double *r = a + 4 * g * rs + p;
+            acc[g] = _mm256_fmadd_pd(_mm256_setr_pd(r[0], r[rs], r[2 * rs], r[3 * rs]), bv, acc[g]);
+        }
+    }
+    *s0 = acc[0], *s1 = acc[1], *s2 = acc[2], *s3 = acc[3];
+    return 1;
+}
+
 CK_DEFINE_GEMV(ck_avx2_f32, float, 8, __m256, _mm256_loadu_ps, _mm256_set1_ps, CK_FMA_PS,
-               CK_AVX2)
+               CK_NO_GEMV_FAST, CK_AVX2)
 CK_DEFINE_GEMV(ck_avx2_f64, double, 4, __m256d, _mm256_loadu_pd, _mm256_set1_pd, CK_FMA_PD,
-               CK_AVX2)
+               ck_avx2_f64_gemv16, CK_AVX2)
 // A 16-column sliver of op(B) = Bᵀ: 8×8 blocks transposed in registers
 // (the dA = G·Bᵀ VJP repacks all of B in every row chunk).
 CK_AVX2 static int ck_avx2_pack_bt16(long kc, const float *b, long ldb, float *pb) {
@@ -395,9 +446,9 @@ CK_AVX512_UKR(ck_avx512_ukr_f64, double, __m512d, _mm512_loadu_pd, _mm512_storeu
 #define CK_FMA512_PS(s, a, b) _mm512_fmadd_ps(a, b, s)
 #define CK_FMA512_PD(s, a, b) _mm512_fmadd_pd(a, b, s)
 CK_DEFINE_GEMV(ck_avx512_f32, float, 16, __m512, _mm512_loadu_ps, _mm512_set1_ps,
-               CK_FMA512_PS, CK_AVX512)
+               CK_FMA512_PS, CK_NO_GEMV_FAST, CK_AVX512)
 CK_DEFINE_GEMV(ck_avx512_f64, double, 8, __m512d, _mm512_loadu_pd, _mm512_set1_pd,
-               CK_FMA512_PD, CK_AVX512)
+               CK_FMA512_PD, CK_NO_GEMV_FAST, CK_AVX512)
 CK_DEFINE_GEMM(ck_avx512_f32, float, 14, 32, 140, 1024, ck_avx512_ukr_f32, CK_NO_PACK_BT,
                CK_AVX512)
 CK_DEFINE_GEMM(ck_avx512_f64, double, 14, 16, 140, 512, ck_avx512_ukr_f64, CK_NO_PACK_BT,
