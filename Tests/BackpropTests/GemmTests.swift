@@ -15,10 +15,15 @@ struct GemmCase: Sendable, CustomTestStringConvertible {
             + (accumulate ? " +=" : "")
     }
 
-    /// Odd sizes, the micro-tile and its tails, a k block boundary (256) and
-    /// a row block boundary (144), in all four transpose combinations.
+    /// Odd sizes, the micro-tiles (6×8 to 14×32) and their tails, a k block
+    /// boundary (256), a row block boundary (140, 144), a column panel
+    /// boundary (512 doubles, 1024 floats) and one column (the matrix–vector
+    /// path), in all four transpose combinations.
     static let all: [GemmCase] = {
-        let shapes = [(1, 1, 1), (3, 5, 7), (17, 33, 65), (64, 64, 64), (150, 9, 300)]
+        let shapes = [
+            (1, 1, 1), (3, 5, 7), (17, 33, 65), (64, 64, 64), (150, 9, 300), (37, 1, 40),
+            (9, 1030, 21), (29, 47, 257),
+        ]
         var cases: [GemmCase] = []
         for (m, n, k) in shapes {
             for transposeA in [false, true] {
@@ -97,13 +102,16 @@ struct GemmOperands<T: TensorElement> {
         return (values, bounds)
     }
 
-    /// The order Note [Gemm determinism] promises, computed in T.
-    func sequential() -> [T] {
+    /// The order Note [Gemm determinism] promises, computed in T: each step
+    /// fused (`fused`, AVX2 and AVX-512) or the product rounded first.
+    func sequential(fused: Bool = Gemm.fusesMultiplyAdd) -> [T] {
         var out = c
         for i in 0..<shape.m {
             for j in 0..<shape.n {
                 var s: T = shape.accumulate ? c[i * ldc + j] : 0
-                for p in 0..<shape.k { s = s + opA(i, p) * opB(p, j) }
+                for p in 0..<shape.k {
+                    s = fused ? s.addingProduct(opA(i, p), opB(p, j)) : s + opA(i, p) * opB(p, j)
+                }
                 out[i * ldc + j] = s
             }
         }
@@ -113,7 +121,8 @@ struct GemmOperands<T: TensorElement> {
     /// Runs the kernel over rows `rows` and columns `columns` of C, pointers
     /// offset as a row-range (or column-range) chunk of the runtime would.
     mutating func multiply(
-        rows: Range<Int>? = nil, columns: Range<Int>? = nil, useBLAS: Bool
+        rows: Range<Int>? = nil, columns: Range<Int>? = nil, useBLAS: Bool,
+        instructionSet: InstructionSet = .current
     ) {
         let rows = rows ?? 0..<shape.m
         let columns = columns ?? 0..<shape.n
@@ -131,7 +140,8 @@ struct GemmOperands<T: TensorElement> {
                         a: a.baseAddress! + aOffset, lda: lda,
                         b: b.baseAddress! + bOffset, ldb: ldb,
                         c: c.baseAddress! + cOffset, ldc: ldc,
-                        accumulate: s.accumulate, useBLAS: useBLAS)
+                        accumulate: s.accumulate, useBLAS: useBLAS,
+                        kernels: Gemm.kernelSet(for: instructionSet))
                 }
             }
         }
@@ -168,48 +178,105 @@ func sameBits<T: BinaryFloatingPoint>(_ x: [T], _ y: [T]) -> Bool {
 
 @Suite("Gemm")
 struct GemmTests {
-    @Test("portable kernel against a Double triple loop", arguments: GemmCase.all)
-    func portable(_ shape: GemmCase) {
-        check(Float.self, shape)
-        check(Double.self, shape)
+    @Test(
+        "own kernel against a Double triple loop, in the documented order, on every instruction set",
+        arguments: GemmCase.all)
+    func ownKernel(_ shape: GemmCase) {
+        for set in InstructionSet.supported {
+            check(Float.self, shape, set)
+            check(Double.self, shape, set)
+        }
     }
 
-    private func check<T: TensorElement>(_: T.Type, _ shape: GemmCase) {
+    private func check<T: TensorElement>(_: T.Type, _ shape: GemmCase, _ set: InstructionSet) {
         var x = GemmOperands<T>(shape, seed: 7)
         let reference = x.reference()
-        let sequential = x.sequential()
-        x.multiply(useBLAS: false)
+        let sequential = x.sequential(fused: Gemm.kernelSet(for: set).fused != 0)
+        x.multiply(useBLAS: false, instructionSet: set)
         x.expectClose(to: reference)
-        // The portable kernel sums in exactly the documented order.
-        #expect(sameBits(x.c, sequential), "\(T.self) \(shape.testDescription)")
+        // The own kernel sums in exactly the documented order.
+        #expect(sameBits(x.c, sequential), "\(T.self) \(shape.testDescription) \(set)")
     }
 
-    @Test("row ranges are bitwise equal to the whole product", arguments: GemmCase.all)
+    @Test(
+        "row ranges are bitwise equal to the whole product, on every instruction set",
+        arguments: GemmCase.all)
     func rowSplit(_ shape: GemmCase) {
-        splitRows(Float.self, shape)
-        splitRows(Double.self, shape)
+        for set in InstructionSet.supported {
+            splitRows(Float.self, shape, set)
+            splitRows(Double.self, shape, set)
+        }
     }
 
-    private func splitRows<T: TensorElement>(_: T.Type, _ shape: GemmCase) {
+    private func splitRows<T: TensorElement>(_: T.Type, _ shape: GemmCase, _ set: InstructionSet) {
         var whole = GemmOperands<T>(shape, seed: 11)
         let start = whole
-        whole.multiply(useBLAS: false)
+        whole.multiply(useBLAS: false, instructionSet: set)
         // Uneven ranges: [0, r) and [r, m); then single rows and the rest.
         let r = (shape.m + 1) / 3
         var twoRanges = start
-        twoRanges.multiply(rows: 0..<r, useBLAS: false)
-        twoRanges.multiply(rows: r..<shape.m, useBLAS: false)
-        #expect(sameBits(whole.c, twoRanges.c), "\(T.self) \(shape.testDescription)")
+        twoRanges.multiply(rows: 0..<r, useBLAS: false, instructionSet: set)
+        twoRanges.multiply(rows: r..<shape.m, useBLAS: false, instructionSet: set)
+        #expect(sameBits(whole.c, twoRanges.c), "\(T.self) \(shape.testDescription) \(set)")
         var ragged = start
         var row = 0
         var width = 1
         while row < shape.m {
             let end = Swift.min(shape.m, row + width)
-            ragged.multiply(rows: row..<end, useBLAS: false)
+            ragged.multiply(rows: row..<end, useBLAS: false, instructionSet: set)
             row = end
             width += 4
         }
-        #expect(sameBits(whole.c, ragged.c), "\(T.self) \(shape.testDescription)")
+        #expect(sameBits(whole.c, ragged.c), "\(T.self) \(shape.testDescription) \(set)")
+    }
+
+    @Test("batched products in row chunks across batches are bitwise equal to whole ones")
+    func batchedRowChunks() {
+        // Three batches of each layout the runtime uses (A·B forward, G·Bᵀ and
+        // Aᵀ·G VJPs), flattened to batch·m rows and cut into chunks that
+        // cross batch boundaries, as MatmulKernels does.
+        let batch = 3
+        for (transposeA, transposeB) in [(false, false), (false, true), (true, false)] {
+            let shape = GemmCase(
+                m: 23, n: 19, k: 31, transposeA: transposeA, transposeB: transposeB,
+                accumulate: false)
+            for seedOffset in 0..<2 {
+                let batches = (0..<batch).map {
+                    GemmOperands<Float>(shape, seed: UInt64(31 + 7 * $0 + seedOffset))
+                }
+                var whole = batches
+                for t in 0..<batch { whole[t].multiply(useBLAS: false) }
+                var chunked = batches
+                var start = 0
+                let total = batch * shape.m
+                for width in [5, 17, 1, 30, 6, 100] where start < total {
+                    let end = Swift.min(total, start + width)
+                    var row = start
+                    while row < end {
+                        let t = row / shape.m, first = row % shape.m
+                        let count = Swift.min(shape.m - first, end - row)
+                        chunked[t].multiply(rows: first..<(first + count), useBLAS: false)
+                        row += count
+                    }
+                    start = end
+                }
+                for t in 0..<batch {
+                    #expect(
+                        sameBits(whole[t].c, chunked[t].c), "\(shape.testDescription) batch \(t)")
+                }
+                var doubles = (0..<batch).map {
+                    GemmOperands<Double>(shape, seed: UInt64(41 + $0 + seedOffset))
+                }
+                let doublesStart = doubles
+                for t in 0..<batch { doubles[t].multiply(useBLAS: false) }
+                for t in 0..<batch {
+                    var split = doublesStart[t]
+                    split.multiply(rows: 0..<7, useBLAS: false)
+                    split.multiply(rows: 7..<shape.m, useBLAS: false)
+                    #expect(sameBits(doubles[t].c, split.c), "Double \(shape.testDescription)")
+                }
+            }
+        }
     }
 
     @Test("column ranges are bitwise equal to the whole product", arguments: GemmCase.all)

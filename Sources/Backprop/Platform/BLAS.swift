@@ -1,7 +1,7 @@
 // The one file that touches the C BLAS. OpenBLAS is optional: it is loaded
 // at run time with dlopen, never linked, so the package builds, runs and
 // passes its tests on a machine without it (the kernels then use the
-// portable blocked GEMM in Kernels/Gemm.swift). Like every file with
+// package's own GEMM through Kernels/Gemm.swift). Like every file with
 // `#if os(Linux)` or `dlopen`, it lives in Platform/; on other platforms no
 // BLAS is loaded.
 

@@ -21,4 +21,6 @@ enum {
 /// a combination of the `CK_ISA_*` bits; 0 off x86-64.
 int ck_isa_support(void);
 
+#include "CKGemm.h"
+
 #endif
