@@ -37,6 +37,23 @@ struct Dims4: Sendable, Equatable {
         idx[0] = rest / extents[1]
         return idx
     }
+
+    /// Moves the multi-index `idx` forward `run` positions along the
+    /// innermost axis — a run that ends at or before the end of its row —
+    /// carrying into the outer axes in row-major order.
+    @inline(__always)
+    func advance(_ idx: inout SIMD4<Int>, by run: Int) {
+        idx[3] += run
+        guard idx[3] == extents[3] else { return }
+        idx[3] = 0
+        idx[2] += 1
+        guard idx[2] == extents[2] else { return }
+        idx[2] = 0
+        idx[1] += 1
+        guard idx[1] == extents[1] else { return }
+        idx[1] = 0
+        idx[0] += 1
+    }
 }
 
 /// Strides of a tensor of shape `source` read as if broadcast to `target`
@@ -74,19 +91,7 @@ func stridedLoop(
             ob += sb[3]
         }
         k += run
-        idx[3] += run
-        if idx[3] == inner {
-            idx[3] = 0
-            idx[2] += 1
-            if idx[2] == dims.extents[2] {
-                idx[2] = 0
-                idx[1] += 1
-                if idx[1] == dims.extents[1] {
-                    idx[1] = 0
-                    idx[0] += 1
-                }
-            }
-        }
+        dims.advance(&idx, by: run)
     }
 }
 

@@ -95,19 +95,7 @@ enum Summation {
                     t += length
                 }
                 k += run
-                idx[3] += run
-                if idx[3] == inner {
-                    idx[3] = 0
-                    idx[2] += 1
-                    if idx[2] == dims.extents[2] {
-                        idx[2] = 0
-                        idx[1] += 1
-                        if idx[1] == dims.extents[1] {
-                            idx[1] = 0
-                            idx[0] += 1
-                        }
-                    }
-                }
+                dims.advance(&idx, by: run)
             }
             return counter.total
         }
