@@ -16,6 +16,25 @@ extension Execution {
         let node = try plan.graph.feedableNode(named: name, shape: value.shape)
         unbind(node)
         store(value.scalars, at: plan.tables.valueOffset[node])
+        markFed(node)
+    }
+
+    /// Records that `node` now has a value (Note [Unfed inputs]).
+    ///
+    /// Note [Unfed inputs]
+    /// An execution's arena starts zeroed, so an input that has no default
+    /// value and was never fed would read as zeros: a training step on a
+    /// `Model` whose `x` and `y` were never set trained on them silently
+    /// (loss ln 3, weights changed). The execution keeps the list of the
+    /// leaves the output depends on that have no value; feeding one
+    /// (``setInput(_:_:)``, its buffer and slice forms, ``bindInput(_:toUnsafeBuffer:)``, a parameter
+    /// copied or restored) takes it off, and ``run(on:)`` and ``step(on:)``
+    /// throw ``GraphError/missingValue(node:)`` naming the first one left —
+    /// the error ``ReferenceExecutor`` throws for the same graph. Once every
+    /// leaf has a value the check is one `isEmpty` per pass.
+    func markFed(_ node: NodeID) {
+        guard !unfed.isEmpty, let k = unfed.firstIndex(of: node) else { return }
+        unfed.remove(at: k)
     }
 
     /// Sets the cotangent the backward pass starts from (ones by default):
@@ -62,6 +81,7 @@ extension Execution {
         }
         unbind(node)
         _ = arena.region(plan.tables.valueOffset[node], shape.count).update(fromContentsOf: buffer)
+        markFed(node)
     }
 
     /// Binds an input to the caller's memory, without copying: the
@@ -116,6 +136,7 @@ extension Execution {
         let edges = inputEdges[node]!
         for k in edges.indices { edgeOffsets.base[edges[k]] = offset }
         boundOffsets[node] = offset
+        markFed(node)
     }
 
     /// Ends an input's binding (if any): runs read the execution's own copy again.

@@ -8,7 +8,9 @@ extension Execution {
     /// Runs the forward pass and, if the plan has one, the backward pass.
     ///
     /// - Parameter runtime: The runtime whose workers run the pass.
-    /// - Throws: ``ExecutionError`` for invalid labels, failing custom ops,
+    /// - Throws: ``GraphError/missingValue(node:)`` when an input without a
+    ///   default value was never fed (nothing runs then);
+    ///   ``ExecutionError`` for invalid labels, failing custom ops,
     ///   and ``ExecutionError/alreadyRunning``. After a failure the values
     ///   and gradients are unspecified until the next successful run.
     @_specialize(exported:true,where Element == Float)
@@ -44,6 +46,7 @@ extension Execution {
     /// The pass itself (see ``pass(on:updating:)``); called with a concrete
     /// `Element`, so the compiler specialises it and everything it calls.
     private func specialisedPass(on runtime: Runtime, updating: Bool) throws {
+        if let node = unfed.first { throw GraphError.missingValue(node: plan.graph.name(of: node)) }
         guard
             running.compareExchange(
                 expected: false, desired: true, ordering: .acquiringAndReleasing

@@ -61,6 +61,10 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     /// arena's base, and (cached) the edges that read them.
     var boundOffsets: [NodeID: Int] = [:]
     var inputEdges: [NodeID: [Int]] = [:]
+    /// The leaves the output depends on that have no value yet: inputs
+    /// without a default that were never fed. A run refuses to start while one is left
+    /// (Note [Unfed inputs]).
+    var unfed: [NodeID]
 
     /// The number of optimizer steps taken since the execution was created
     /// or its optimizer state was last reset (Adam's t, for bias correction).
@@ -119,9 +123,12 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         edgeOffsets.region(0, plan.tables.parentValueOffsets.count).baseAddress?.update(
             from: plan.tables.parentValueOffsets.pointer,
             count: plan.tables.parentValueOffsets.count)
+        unfed = []
         for leaf in plan.tables.leaves {
             if let value = plan.graph.value(of: leaf) {
                 store(value.scalars, at: plan.tables.valueOffset[leaf])
+            } else if plan.graph.isInOutputCone[leaf] {
+                unfed.append(leaf)
             }
         }
         let n = plan.graph.shape(of: plan.graph.output).count

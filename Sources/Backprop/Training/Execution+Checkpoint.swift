@@ -88,7 +88,10 @@ extension Execution {
             }
         }
         // Everything checked: now write.
-        for (p, scalars) in source { _ = parameterRegion(p).update(fromContentsOf: scalars) }
+        for (p, scalars) in source {
+            _ = parameterRegion(p).update(fromContentsOf: scalars)
+            markFed(p)
+        }
         if let state {
             resetOptimizerState()
             for (p, scalars) in state { _ = stateRegion(of: p)!.update(fromContentsOf: scalars) }

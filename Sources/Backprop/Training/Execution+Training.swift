@@ -28,7 +28,8 @@ extension Execution {
     /// - Throws: ``TrainingError/notTraining`` when the plan has no
     ///   optimizer; ``TrainingError/invalidHyperparameter(name:value:expected:)``
     ///   when a hyperparameter (say a ``learningRate`` set since) is out of
-    ///   range; ``ExecutionError`` as ``run(on:)`` does. A step that throws
+    ///   range; ``GraphError/missingValue(node:)`` and ``ExecutionError``
+    ///   as ``run(on:)`` does. A step that throws
     ///   leaves the parameters, the optimizer state and ``stepCount`` as
     ///   they were.
     @_specialize(exported:true,where Element == Float)
@@ -149,6 +150,7 @@ extension Execution {
         for p in plan.tables.parameters {
             let q = other.parameterNode(named: plan.graph.name(of: p))!
             _ = parameterRegion(p).update(fromContentsOf: other.parameterRegion(q))
+            markFed(p)
         }
     }
 
