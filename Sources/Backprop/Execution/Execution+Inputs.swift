@@ -27,8 +27,9 @@ extension Execution {
     /// `Model` whose `x` and `y` were never set trained on them silently
     /// (loss ln 3, weights changed). The execution keeps the list of the
     /// leaves the output depends on that have no value; feeding one
-    /// (``setInput(_:_:)``, its buffer and slice forms, ``bindInput(_:toUnsafeBuffer:)``, a parameter
-    /// copied or restored) takes it off, and ``run(on:)`` and ``step(on:)``
+    /// (``setInput(_:_:)``, its buffer and slice forms,
+    /// ``bindInput(_:toUnsafeBuffer:)``, a parameter copied or restored)
+    /// takes it off, and ``run(on:)`` and ``step(on:)``
     /// throw ``GraphError/missingValue(node:)`` naming the first one left —
     /// the error ``ReferenceExecutor`` throws for the same graph. Once every
     /// leaf has a value the check is one `isEmpty` per pass.
