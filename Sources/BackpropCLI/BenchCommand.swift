@@ -80,7 +80,9 @@ struct BenchCommand: ParsableCommand {
         let bench = WorkloadBench(repetitions: repetitions, quick: quick)
         if !json {
             print("ISA: \(Runtime.instructionSetDescription)")
-            print("BLAS: \(Runtime.blasDescription); NUMA: \(runtimes[0].numaDescription)")
+            print(
+                "BLAS: \(Runtime.blasDescription); matrix products: "
+                    + "\(Runtime.matrixKernelDescription); NUMA: \(runtimes[0].numaDescription)")
             if !selected.isEmpty {
                 print("workload        threads   median ms     min ms     max ms   figure")
             }

@@ -2,8 +2,8 @@ import Backprop
 import Foundation
 
 /// A runtime with `threads` workers (the default when `nil`), configured
-/// strictly from `environment`: an invalid `BACKPROP_ISA`, `BACKPROP_NUMA`
-/// or `BACKPROP_NUMA_TOPOLOGY` is bad input (exit status 2), not ignored.
+/// strictly from `environment`: an invalid `BACKPROP_ISA`, `BACKPROP_BLAS`,
+/// `BACKPROP_NUMA` or `BACKPROP_NUMA_TOPOLOGY` is bad input (exit status 2), not ignored.
 func configuredRuntime(
     threads: Int?, environment: [String: String] = ProcessInfo.processInfo.environment
 ) throws(CLIFailure) -> Runtime {
@@ -11,6 +11,9 @@ func configuredRuntime(
         try InstructionSet.validate(environment: environment)
     } catch {
         throw .badInput(error.description)
+    }
+    if let blas = environment["BACKPROP_BLAS"], !Runtime.isValidBLASSetting(blas) {
+        throw .badInput("invalid BACKPROP_BLAS=\(blas): expected on or off")
     }
     do {
         return try Runtime.configured(threads: threads, environment: environment)

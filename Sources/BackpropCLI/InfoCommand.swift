@@ -13,7 +13,8 @@ struct InfoCommand: ParsableCommand {
             Threads: BACKPROP_THREADS when set to a positive integer, else the active cores. \
             ISA: the best vector instruction set the CPU supports (avx512, avx2, baseline); \
             BACKPROP_ISA chooses one of those it supports. \
-            BLAS: OpenBLAS when found (BACKPROP_BLAS=off disables it). NUMA: libnuma when found; \
+            BLAS: OpenBLAS when found (BACKPROP_BLAS=off disables it); matrix products run the \
+            own kernel unless BACKPROP_BLAS=on. NUMA: libnuma when found; \
             BACKPROP_NUMA=off disables it, BACKPROP_NUMA_TOPOLOGY (e.g. '0:0-7;1:8-15') \
             simulates a topology. An invalid ISA or NUMA setting is an error (exit status 2).
             """)
@@ -53,6 +54,9 @@ struct InfoReport {
     /// Whether a BLAS was loaded, and which.
     let blasFound: Bool
     let blas: String
+    /// What default plans compute matrix products with.
+    let matrixKernel = Runtime.matrixKernelDescription
+    let blasUsedByDefault = Runtime.blasUsedByDefault
     /// The NUMA system, libnuma and the nodes.
     let numa: NUMAInfo
     /// Where a plan of the graph file given places its memory.
@@ -78,14 +82,15 @@ struct InfoReport {
     /// version: 0.1.0
     /// threads: 2
     /// ISA: avx2 (AMD EPYC 7B13; supported: avx2, baseline)
-    /// BLAS: OpenBLAS (libopenblas.so.0)
+    /// BLAS: OpenBLAS (libopenblas.so.0); matrix products: own kernel
     /// NUMA: libnuma (libnuma.so.1), 1 node
     ///   libnuma: found (libnuma.so.1)
     ///   node 0: CPUs 0-1, memory 7.8 GiB
     /// ```
     var text: String {
         ([
-            "version: \(version)", "threads: \(threads)", "ISA: \(isaDescription)", "BLAS: \(blas)",
+            "version: \(version)", "threads: \(threads)", "ISA: \(isaDescription)",
+            "BLAS: \(blas); matrix products: \(matrixKernel)",
             numa.description,
         ]
             + (placement.map { [$0.placementDescription] } ?? []))
@@ -139,6 +144,8 @@ struct InfoReport {
                     "blas",
                     JSONText.object([
                         ("found", JSONText.bool(blasFound)), ("description", JSONText.string(blas)),
+                        ("usedByDefault", JSONText.bool(blasUsedByDefault)),
+                        ("matrixProducts", JSONText.string(matrixKernel)),
                     ])
                 ),
                 (

@@ -36,13 +36,36 @@ import Testing
         #expect(lines[1] == "threads: 3")
         #expect(
             lines[2].hasPrefix("ISA: baseline (") && lines[2].hasSuffix("; BACKPROP_ISA=baseline)"))
-        #expect(lines[3] == "BLAS: disabled by BACKPROP_BLAS=off")
+        #expect(lines[3] == "BLAS: disabled by BACKPROP_BLAS=off; matrix products: own kernel")
         #expect(lines[4] == "NUMA: simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0-1;1:2-3)")
         #expect(lines[6] == "  node 0: CPUs 0-1")
         #expect(lines[7] == "  node 1: CPUs 2-3")
 
         let off = try CLI.run("info", environment: ["BACKPROP_NUMA": "off"])
         #expect(off.stdout.contains("\n  libnuma: not loaded (disabled by BACKPROP_NUMA=off)\n"))
+    }
+
+    /// Matrix products run the own kernel unless `BACKPROP_BLAS=on` (Note
+    /// [Own kernel by default]); with it, OpenBLAS where it is installed.
+    @Test func blasSetting() throws {
+        let plain = try CLI.run("info", "--json")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(plain.stdout.utf8)) as? [String: Any])
+        let blas = try #require(object["blas"] as? [String: Any])
+        #expect(blas["usedByDefault"] as? Bool == false)
+        #expect(blas["matrixProducts"] as? String == "own kernel")
+        let found = try #require(blas["found"] as? Bool)
+        let on = try CLI.run("info", environment: ["BACKPROP_BLAS": "on"])
+        #expect(on.status == 0, "\(on)")
+        let line = on.stdout.split(separator: "\n").map(String.init).first {
+            $0.hasPrefix("BLAS: ")
+        }
+        #expect(
+            line?.hasSuffix(
+                found
+                    ? "; matrix products: OpenBLAS (BACKPROP_BLAS=on)"
+                    : "; matrix products: own kernel (BACKPROP_BLAS=on, but OpenBLAS not found)")
+                == true, "\(on)")
     }
 
     /// An unknown `BACKPROP_ISA`, or one this CPU lacks, is bad input for
@@ -137,7 +160,7 @@ import Testing
         // The supported list and the CPU's name depend on the machine.
         #expect(r.stdout.contains(#"baseline"], "description": "baseline ("#), "\(r)")
         let rest =
-            #"; BACKPROP_ISA=baseline)"}, "blas": {"found": false, "description": "disabled by BACKPROP_BLAS=off"}, "numa": {"system": "simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0;1:1)", "libnumaFound": "#
+            #"; BACKPROP_ISA=baseline)"}, "blas": {"found": false, "description": "disabled by BACKPROP_BLAS=off", "usedByDefault": false, "matrixProducts": "own kernel"}, "numa": {"system": "simulated 2 nodes (BACKPROP_NUMA_TOPOLOGY=0:0;1:1)", "libnumaFound": "#
         #expect(r.stdout.contains(rest), "\(r)")
         #expect(
             r.stdout.hasSuffix(
@@ -154,8 +177,9 @@ import Testing
             #"error: invalid BACKPROP_NUMA_TOPOLOGY='bogus': item 1 "bogus": expected NODE:CPUS, with a ':'"#
         ),
         ("BACKPROP_NUMA", "maybe", "error: invalid BACKPROP_NUMA=maybe: expected on or off"),
+        ("BACKPROP_BLAS", "maybe", "error: invalid BACKPROP_BLAS=maybe: expected on or off"),
     ])
-    func badNUMASettingExits2(variable: String, value: String, line: String) throws {
+    func badEnvironmentSettingExits2(variable: String, value: String, line: String) throws {
         for arguments in [["info"], ["info", "--json"]] {
             let r = try CLI.run(arguments, environment: [variable: value])
             #expect(r.status == 2, "\(r)")

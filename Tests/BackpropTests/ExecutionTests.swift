@@ -27,14 +27,15 @@ func classifier(
 }
 
 @Suite struct ExecutionTests {
-    // The large case's matrix products are big enough to go to the BLAS
-    // when present. Counted: the calling thread's allocations (at 2 threads
+    // The large case asks for OpenBLAS, and its matrix products are big
+    // enough to go to it when present. Counted: the calling thread's allocations (at 2 threads
     // the caller is one of the workers); see docs/scheduling.md §4.
     @Test(arguments: [1, 2], [false, true])
     func reExecutionAllocatesNothing(threads: Int, large: Bool) throws {
         let (batch, features, hidden) = large ? (64, 128, 128) : (16, 24, 32)
         let graph = try classifier(seed: 3, batch: batch, features: features, hidden: hidden)
-        let plan = Plan(graph, options: PlanOptions(grain: 256, inlineThreshold: 512))
+        let plan = Plan(
+            graph, options: PlanOptions(grain: 256, inlineThreshold: 512, useBLAS: large))
         #expect(plan.tables.isParallel)
         let runtime = Runtime(threads: threads)
         let execution = try Execution(plan: plan)

@@ -323,6 +323,14 @@ struct GemmTests {
         }
         #expect(!BLAS.isDisabled(by: nil))
         #expect(!BLAS.isDisabled(by: "on"))
+        // Plans use the own kernel unless BACKPROP_BLAS=on (Note [Own kernel by default]).
+        for value in ["on", "ON", "1", "true", "yes", "openblas"] {
+            #expect(BLAS.isPreferred(by: value) && BLAS.isValid(value))
+        }
+        for value in [nil, "off", "0", "maybe"] { #expect(!BLAS.isPreferred(by: value)) }
+        #expect(!BLAS.isValid("maybe") && BLAS.isValid(nil) && BLAS.isValid("off"))
+        #expect(PlanOptions().useBLAS == BLAS.preferredByDefault)
+        #expect(PlanOptions(useBLAS: true).useBLAS && !PlanOptions(useBLAS: false).useBLAS)
         // Unless this process disabled it, an empty environment finds what the
         // process found.
         if !BLAS.status.hasPrefix("disabled") {
@@ -347,6 +355,24 @@ struct GemmTests {
             x.multiply(useBLAS: true)
             #expect(sameBits(x.c, sequential))
         }
+    }
+
+    /// Note [Own kernel by default]: a plan made with default options runs
+    /// its products on the own kernel (unless the process runs with
+    /// `BACKPROP_BLAS=on`), so its bits are those of `useBLAS: false`
+    /// whether or not OpenBLAS is installed.
+    @Test("default plans use the own kernel")
+    func defaultPlansUseTheOwnKernel() throws {
+        let graph = try classifier(seed: 4, batch: 64, features: 96, hidden: 128)
+        let byDefault = Plan(graph)
+        #expect(byDefault.usesBLAS == (BLAS.preferredByDefault && BLAS.shared != nil))
+        guard !BLAS.preferredByDefault else { return }
+        let own = try Execution(plan: Plan(graph, options: PlanOptions(useBLAS: false)))
+        let plain = try Execution(plan: byDefault)
+        try own.run()
+        try plain.run()
+        #expect(sameBits(own.output.scalars, plain.output.scalars))
+        #expect(sameBits(own.gradient(of: "W1")!.scalars, plain.gradient(of: "W1")!.scalars))
     }
 
     @Test("concurrent calls on both paths agree with a serial call")

@@ -14,9 +14,13 @@ public struct PlanOptions: Sendable, Equatable {
     public var inlineThreshold: Int
     /// The most chunks one node is split into.
     public var maxChunksPerNode: Int
-    /// Whether matrix products may use a BLAS found at run time (see
-    /// ``Runtime/blasDescription``). Results then differ in the last bits
-    /// from the portable kernel's, but stay identical for any thread count.
+    /// Whether large matrix products go to OpenBLAS when it is found (see
+    /// ``Runtime/blasDescription``). Off by default (on when the process
+    /// runs with `BACKPROP_BLAS=on`): the package's own kernel, level with
+    /// OpenBLAS on the workloads, computes every product, so results are
+    /// bitwise identical whether or not OpenBLAS is installed (Note [Own
+    /// kernel by default]). With OpenBLAS results differ in the last bits
+    /// from the own kernel's, and still do not depend on the thread count.
     public var useBLAS: Bool
     /// Whether a graph of scalar nodes lowers to a flat tape run on the
     /// calling thread (see `// Note [Scalar tape]`).
@@ -37,11 +41,11 @@ public struct PlanOptions: Sendable, Equatable {
     /// Creates plan options.
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
-        maxChunksPerNode: Int = 64, useBLAS: Bool = true, scalarTape: Bool = true,
+        maxChunksPerNode: Int = 64, useBLAS: Bool? = nil, scalarTape: Bool = true,
         optimizer: Optimizer? = nil
     ) {
         self.optimizer = optimizer
-        self.useBLAS = useBLAS
+        self.useBLAS = useBLAS ?? BLAS.preferredByDefault
         self.scalarTape = scalarTape
         self.gradients = gradients
         self.grain = Swift.max(1, grain)

@@ -92,6 +92,18 @@ struct BLASLibrary: Sendable {
 
 /// The process's BLAS, if one is present and allowed.
 ///
+/// Note [Own kernel by default]
+/// Matrix products run the package's own kernel (`Sources/CKernels/CKGemm.c`)
+/// unless a plan asks for OpenBLAS (``PlanOptions/useBLAS``, whose default
+/// `BACKPROP_BLAS=on` flips). Measured on AMD EPYC Zen 3 (AVX2, 2 cores),
+/// the own kernel runs S2 level with OpenBLAS (8.6 vs 9.0–9.4 ms at one
+/// thread, 5.6–6.2 vs 5.5–6.1 at two) and S4 the same; only the largest
+/// lone products of `bench kernels` are 1.2–1.35× faster through OpenBLAS
+/// at two threads. In exchange, results are bitwise the same whether or not
+/// OpenBLAS is installed (on the same instruction-set path), no library is
+/// loaded into an embedder's process unasked, and its thread pool never
+/// starts (Note [No OpenBLAS pool]). docs/benchmarks.md has the figures.
+///
 /// OpenBLAS is looked for once, on first use, under the names in
 /// ``libraryNames``; after loading, its own thread pool is pinned to one
 /// thread (`openblas_set_num_threads(1)`) so that it does not compete with
@@ -99,7 +111,9 @@ struct BLASLibrary: Sendable {
 /// matrix product into row ranges. (OpenBLAS may still start its idle pool
 /// threads when it is loaded; they sleep.) Setting the environment variable
 /// `BACKPROP_BLAS=off` (or `0`, `false`, `no`, `none`) before the first use
-/// keeps the library from ever being loaded.
+/// keeps the library from ever being loaded; `BACKPROP_BLAS=on` (or `1`,
+/// `true`, `yes`, `openblas`) makes plans use it by default. Nothing loads
+/// it unless a plan asks for it or ``Runtime/blasFound`` is read.
 ///
 /// ```swift
 /// print(BLAS.status)  // "OpenBLAS (libopenblas.so.0)", "not found", …
@@ -144,6 +158,24 @@ enum BLAS {
         guard let value else { return false }
         return ["off", "0", "false", "no", "none"].contains(value.lowercased())
     }
+
+    /// Whether `value` (of ``environmentVariable``) makes plans use the
+    /// BLAS by default (Note [Own kernel by default]).
+    static func isPreferred(by value: String?) -> Bool {
+        guard let value else { return false }
+        return ["on", "1", "true", "yes", "openblas"].contains(value.lowercased())
+    }
+
+    /// Whether `value` is a setting of ``environmentVariable`` that means
+    /// something (unset, off or on); the CLI refuses any other.
+    static func isValid(_ value: String?) -> Bool {
+        value == nil || isDisabled(by: value) || isPreferred(by: value)
+    }
+
+    /// ``PlanOptions/useBLAS``'s default for this process: `true` when
+    /// `BACKPROP_BLAS=on` (read once).
+    static let preferredByDefault = isPreferred(
+        by: ProcessInfo.processInfo.environment[environmentVariable])
 
     /// Looks for a BLAS as the process does on first use, given `environment`
     /// and the shared-library `names` to try in order.

@@ -64,5 +64,15 @@ extension Runtime {
     }
 
     /// Whether matrix products can use a BLAS (see ``blasDescription``).
+    /// Reading it loads OpenBLAS if found.
     public static var blasFound: Bool { BLAS.shared != nil }
+
+    /// Whether plans made with default options send matrix products to a
+    /// BLAS (`BACKPROP_BLAS=on` and one was found).
+    public static var blasUsedByDefault: Bool { BLAS.preferredByDefault && BLAS.shared != nil }
+
+    /// Whether `value` is a valid `BACKPROP_BLAS` setting: `on` (`1`,
+    /// `true`, `yes`, `openblas`) or `off` (`0`, `false`, `no`, `none`),
+    /// in any case.
+    public static func isValidBLASSetting(_ value: String) -> Bool { BLAS.isValid(value) }
 }

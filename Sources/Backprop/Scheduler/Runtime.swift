@@ -27,10 +27,21 @@ public final class Runtime: Sendable {
     /// to a positive integer, else the number of active cores.
     public static let shared = Runtime()
 
-    /// The BLAS that matrix products use when plans allow it: for example
-    /// `"OpenBLAS (libopenblas.so.0)"`, `"not found"` (the portable kernel is
-    /// used), or `"disabled by BACKPROP_BLAS=off"`.
+    /// The BLAS that matrix products use when plans ask for it
+    /// (``PlanOptions/useBLAS``): for example `"OpenBLAS (libopenblas.so.0)"`,
+    /// `"not found"` (the own kernel is used), or
+    /// `"disabled by BACKPROP_BLAS=off"`. Reading it loads OpenBLAS if found.
     public static var blasDescription: String { BLAS.status }
+
+    /// What computes matrix products in a plan made with default options:
+    /// `"own kernel"`, `"OpenBLAS (BACKPROP_BLAS=on)"`, or
+    /// `"own kernel (BACKPROP_BLAS=on, but OpenBLAS not found)"`.
+    public static var matrixKernelDescription: String {
+        guard BLAS.preferredByDefault else { return "own kernel" }
+        return BLAS.shared != nil
+            ? "OpenBLAS (BACKPROP_BLAS=on)"
+            : "own kernel (BACKPROP_BLAS=on, but OpenBLAS \(BLAS.status))"
+    }
 
     /// Creates a runtime.
     ///
