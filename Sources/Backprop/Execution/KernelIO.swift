@@ -29,6 +29,18 @@ struct VJPTarget<T: TensorElement> {
     @inline(__always) func store(_ i: Int, _ v: T) {
         if accumulate { dest[i] += v } else { dest[i] = v }
     }
+
+    /// Stores `value(e)` for every `e` in `r`, with the accumulate branch
+    /// taken once outside the loop, so the two loops are plain streams the
+    /// compiler vectorises (a branch per element kept S3's binary VJPs
+    /// scalar: 76% of its profile).
+    @inline(__always) func storeEach(_ r: Range<Int>, _ value: (Int) -> T) {
+        if accumulate {
+            for e in r { dest[e] += value(e) }
+        } else {
+            for e in r { dest[e] = value(e) }
+        }
+    }
 }
 
 /// A kernel's complaint about the values it was given; the execution adds

@@ -37,14 +37,14 @@ enum ElementwiseKernels {
     ) {
         let x = io.x(0), y = io.y, g = t.g
         switch f {
-        case .neg: for e in r { t.store(e, -g[e]) }
-        case .exp: for e in r { t.store(e, g[e] * y[e]) }
-        case .tanh: for e in r { t.store(e, g[e] * (1 - y[e] * y[e])) }
-        case .sigmoid: for e in r { t.store(e, g[e] * y[e] * (1 - y[e])) }
-        case .relu: for e in r { t.store(e, x[e] > 0 ? g[e] : 0) }
+        case .neg: t.storeEach(r) { -g[$0] }
+        case .exp: t.storeEach(r) { g[$0] * y[$0] }
+        case .tanh: t.storeEach(r) { g[$0] * (1 - y[$0] * y[$0]) }
+        case .sigmoid: t.storeEach(r) { g[$0] * y[$0] * (1 - y[$0]) }
+        case .relu: t.storeEach(r) { x[$0] > 0 ? g[$0] : 0 }
         // Each case reads only what `NodeKernel.vjpReads` declares (the
         // other buffer may already hold something else).
-        case .sqrt: for e in r { t.store(e, g[e] / (2 * y[e])) }
+        case .sqrt: t.storeEach(r) { g[$0] / (2 * y[$0]) }
         case .sin: sinCosVJP(.cos, x, g, t, r) { g, c in g * c }
         case .cos: sinCosVJP(.sin, x, g, t, r) { g, s in -g * s }
         case .log, .pow, .abs:
@@ -99,6 +99,17 @@ enum ElementwiseKernels {
         _ r: Range<Int>
     ) {
         let other = io.x(1 - slot), own = io.x(slot), y = UnsafePointer(io.y), g = t.g
+        if b.same {
+            // Same shapes: element e of everything, in plain loops.
+            switch (f, slot) {
+            case (.add, _), (.sub, 0): t.storeEach(r) { g[$0] }
+            case (.sub, _): t.storeEach(r) { -g[$0] }
+            case (.mul, _): t.storeEach(r) { g[$0] * other[$0] }
+            case (.div, 0): t.storeEach(r) { g[$0] / other[$0] }
+            case (.div, _): t.storeEach(r) { -g[$0] * (y[$0] / own[$0]) }
+            }
+            return
+        }
         // The contribution to destination element e from output position q
         // (offset og into g and y, offset oo into the other operand).
         @inline(__always) func term(_ e: Int, _ og: Int, _ oo: Int) -> T {
