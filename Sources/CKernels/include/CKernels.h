@@ -23,4 +23,15 @@ int ck_isa_support(void);
 
 #include "CKGemm.h"
 
+/// One pause in a spin-wait loop (x86's PAUSE: a waiting thread yields the
+/// core's shared resources to its sibling and saves power; nothing
+/// elsewhere). Scheduler/WorkerHub.swift spins with it.
+static inline void ck_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 #endif
