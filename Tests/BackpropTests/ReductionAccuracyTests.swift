@@ -115,6 +115,33 @@ import Testing
         #expect(error <= 1e-7)
     }
 
+    /// `Summation.columnSums` (four columns side by side) gives each column
+    /// the bits of the one-column sum in the documented order, for row
+    /// counts around the group (8) and leaf (128) sizes, and column ranges
+    /// with a scalar tail.
+    @Test(arguments: [1, 7, 8, 9, 127, 128, 129, 256, 300, 1_025])
+    func columnSumsMatchTheOneColumnOrder(rows: Int) {
+        var rng = WorkloadGenerator(seed: UInt64(rows))
+        for n in [1, 3, 4, 5, 9, 33] {
+            let g = (0..<(rows * n)).map { _ in Float(rng.unit() * 2 - 1) * 1e3 }
+            let set = SummedSet(Dims4(extents: SIMD4(1, 1, 1, rows)), SIMD4(0, 0, 0, n))
+            let expected = (0..<n).map { j in Summation.sum(set, 0..<rows) { o, _ in g[o + j] } }
+            var got = [Float](repeating: .nan, count: n)
+            g.withUnsafeBufferPointer { p in
+                // Two ranges, the first ending mid-vector.
+                let split = Swift.min(n, 2)
+                for range in [0..<split, split..<n] {
+                    Summation.columnSums(p.baseAddress!, rows: rows, columns: n, range) {
+                        got[$0] = $1
+                    }
+                }
+            }
+            #expect(
+                zip(got, expected).allSatisfy { $0.bitPattern == $1.bitPattern },
+                "rows \(rows), columns \(n)")
+        }
+    }
+
     @Test func bitsDoNotDependOnThreadsOrChunks() throws {
         var rng = WorkloadGenerator(seed: 8)
         let b = GraphBuilder<Float>()

@@ -95,6 +95,28 @@ func stridedLoop(
     }
 }
 
+/// Calls `body(k, offsetA, offsetB, count)` for each run of `range`: the
+/// positions k..<k + count of a tensor with dimensions `dims` that lie along
+/// its innermost axis, offsets as in ``stridedLoop(_:_:_:_:_:)`` at k (they
+/// advance by `sa[3]` and `sb[3]` along the run). Runs come in increasing
+/// order; the body can pick a loop for the inner strides once per run.
+@inline(__always)
+func stridedRuns(
+    _ dims: Dims4, _ range: Range<Int>, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>,
+    _ body: (Int, Int, Int, Int) -> Void
+) {
+    guard !range.isEmpty else { return }
+    var idx = dims.index(of: range.lowerBound)
+    var k = range.lowerBound
+    let inner = dims.extents[3]
+    while k < range.upperBound {
+        let run = Swift.min(inner - idx[3], range.upperBound - k)
+        body(k, dot(idx, sa), dot(idx, sb), run)
+        k += run
+        dims.advance(&idx, by: run)
+    }
+}
+
 /// Σ over the positions of an output that broadcast onto one element of an
 /// operand: the operand element has multi-index `index` (padded, 0 on the
 /// summed axes); `summed` is ``SummedSet(_:_:_:)`` of the dimensions with

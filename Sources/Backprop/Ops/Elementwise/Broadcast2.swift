@@ -20,6 +20,19 @@ struct Broadcast2: Sendable {
         same = a == out && b == out
     }
 
+    /// When operand `slot` is the output's trailing axes broadcast over all
+    /// the leading ones (a bias row over a batch): the number of leading
+    /// rows. Its element e is then at offset `row · count + e` of the
+    /// output, in every row.
+    func leadingRows(slot: Int) -> Int? {
+        let operand = slot == 0 ? a : b
+        var axis = 0
+        while axis < 4 && operand.extents[axis] == 1 { axis += 1 }
+        for k in axis..<4 where operand.extents[k] != out.extents[k] { return nil }
+        let rows = out.count / Swift.max(1, operand.count)
+        return rows > 1 ? rows : nil
+    }
+
     static func summed(_ operand: Dims4, _ out: Dims4) -> Dims4 {
         var e = SIMD4<Int>(repeating: 1)
         for axis in 0..<4 where operand.extents[axis] == 1 { e[axis] = out.extents[axis] }

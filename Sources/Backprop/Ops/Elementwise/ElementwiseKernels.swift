@@ -12,7 +12,13 @@ enum ElementwiseKernels {
         let x = io.x(0), y = io.y
         switch f {
         case .neg: for e in r { y[e] = -x[e] }
-        case .relu: for e in r { y[e] = x[e] > 0 || x[e].isNaN ? x[e] : 0 }
+        // !(v <= 0): v when positive or NaN, else 0 — one compare and a
+        // select, which vectorise (the `||` and a load under a branch did not).
+        case .relu:
+            for e in r {
+                let v = x[e]
+                y[e] = !(v <= 0) ? v : 0
+            }
         case .abs: for e in r { y[e] = Swift.abs(x[e]) }
         case .sqrt: for e in r { y[e] = x[e].squareRoot() }
         case .pow(2): for e in r { y[e] = x[e] * x[e] }
@@ -41,7 +47,12 @@ enum ElementwiseKernels {
         case .exp: t.storeEach(r) { g[$0] * y[$0] }
         case .tanh: t.storeEach(r) { g[$0] * (1 - y[$0] * y[$0]) }
         case .sigmoid: t.storeEach(r) { g[$0] * y[$0] * (1 - y[$0]) }
-        case .relu: t.storeEach(r) { x[$0] > 0 ? g[$0] : 0 }
+        case .relu:
+            // Both loads first: a load under a branch kept this loop scalar.
+            t.storeEach(r) { e in
+                let (v, d) = (x[e], g[e])
+                return v > 0 ? d : 0
+            }
         // Each case reads only what `NodeKernel.vjpReads` declares (the
         // other buffer may already hold something else).
         case .sqrt: t.storeEach(r) { g[$0] / (2 * y[$0]) }
@@ -91,7 +102,39 @@ enum ElementwiseKernels {
             }
             return
         }
-        stridedLoop(b.out, r, b.sa, b.sb) { k, oa, ob in y[k] = f.apply(x0[oa], x1[ob]) }
+        // Broadcasting: run by run along the innermost axis, one loop per
+        // function and inner-stride pattern (a bias row: both contiguous; a
+        // per-row scalar: one operand fixed), so the loops vectorise.
+        let (ia, ib) = (b.sa[3], b.sb[3])
+        stridedRuns(b.out, r, b.sa, b.sb) { k, oa, ob, n in
+            let (a, c, out) = (x0 + oa, x1 + ob, y + k)
+            switch f {
+            case .add: binaryRun(out, a, ia, c, ib, n) { $0 + $1 }
+            case .sub: binaryRun(out, a, ia, c, ib, n) { $0 - $1 }
+            case .mul: binaryRun(out, a, ia, c, ib, n) { $0 * $1 }
+            case .div: binaryRun(out, a, ia, c, ib, n) { $0 / $1 }
+            }
+        }
+    }
+
+    /// `out[i] = op(a[i·ia], c[i·ib])` for `i` in `0..<n`, with the common
+    /// stride patterns as plain loops.
+    @inline(__always)
+    static func binaryRun<T>(
+        _ out: UnsafeMutablePointer<T>, _ a: UnsafePointer<T>, _ ia: Int, _ c: UnsafePointer<T>,
+        _ ib: Int, _ n: Int, _ op: (T, T) -> T
+    ) {
+        if ia == 1 && ib == 1 {
+            for i in 0..<n { out[i] = op(a[i], c[i]) }
+        } else if ia == 1 && ib == 0 {
+            let v = c[0]
+            for i in 0..<n { out[i] = op(a[i], v) }
+        } else if ia == 0 && ib == 1 {
+            let v = a[0]
+            for i in 0..<n { out[i] = op(v, c[i]) }
+        } else {
+            for i in 0..<n { out[i] = op(a[i * ia], c[i * ib]) }
+        }
     }
 
     static func binaryVJP<T>(
@@ -120,6 +163,48 @@ enum ElementwiseKernels {
             case (.div, 0): return g[og] / other[oo]
             case (.div, _): return -g[og] * (y[og] / own[e])
             }
+        }
+        if (slot == 0 ? b.a : b.b) == b.out {
+            // This operand has the output's shape (the other is broadcast):
+            // destination element e is output position e.
+            switch (f, slot) {
+            case (.add, _), (.sub, 0):
+                t.storeEach(r) { g[$0] }
+                return
+            case (.sub, _):
+                t.storeEach(r) { -g[$0] }
+                return
+            case (.mul, _):
+                let otherStrides = slot == 0 ? b.sb : b.sa
+                let step = otherStrides[3]
+                stridedRuns(b.out, r, otherStrides, .zero) { e, oo, _, n in
+                    let (d, gg, o) = (t.dest + e, g + e, other + oo)
+                    if step == 0 {
+                        let v = o[0]
+                        VJPTarget(g: gg, dest: d, accumulate: t.accumulate).storeEach(0..<n) {
+                            gg[$0] * v
+                        }
+                    } else {
+                        VJPTarget(g: gg, dest: d, accumulate: t.accumulate).storeEach(0..<n) {
+                            gg[$0] * o[$0 * step]
+                        }
+                    }
+                }
+                return
+            case (.div, _): break
+            }
+        }
+        if f == .add || f == .sub, let rows = b.leadingRows(slot: slot) {
+            // A bias: the operand is the output's trailing axes, broadcast
+            // over `rows` leading rows; its gradient is ±(column sums of g),
+            // the bits of the general path below.
+            let n = (slot == 0 ? b.a : b.b).count
+            if f == .sub && slot == 1 {
+                Summation.columnSums(g, rows: rows, columns: n, r) { t.store($0, -$1) }
+            } else {
+                Summation.columnSums(g, rows: rows, columns: n, r) { t.store($0, $1) }
+            }
+            return
         }
         reduceToOperand(b, slot: slot, t, r, term)
     }
