@@ -161,12 +161,26 @@ private final class TaskLog: @unchecked Sendable {
             checked[node] += 1
         }
         #expect(checked[0] > 20 && checked[1] > 20, "\(checked)")
-        // Both nodes hold values, gradients and partials, and the pages were bound.
+        // Each role's bytes are on the nodes whose tasks alone write some
+        // of its pages (values and gradients on both), and the pages were bound.
         #expect(execution.placementReport.pagesBound)
         let record = execution.placementReport.record
+        let written = writers(plan, pageSize: simulated.pageSize)
         for role in [BufferRole.value, .gradient, .partial] {
-            #expect(record.bytes(role, at: .node(0)) > 0, "\(role) on node 0")
-            #expect(record.bytes(role, at: .node(1)) > 0, "\(role) on node 1")
+            let rolePages = Set(
+                plan.tables.bufferSpans.filter { $0.role == role && $0.count > 0 }.flatMap {
+                    span in
+                    (span.start * 8 / simulated.pageSize)...((span.start + span.count) * 8 - 1)
+                        / simulated.pageSize
+                })
+            let owners = Set(
+                written.filter { rolePages.contains($0.key) && $0.value.count == 1 }
+                    .map { $0.value.first! })
+            if role != .partial { #expect(owners == [0, 1], "\(role) written by \(owners)") }
+            #expect(!owners.isEmpty, "\(role)")
+            for node in owners {
+                #expect(record.bytes(role, at: .node(node)) > 0, "\(role) on node \(node)")
+            }
         }
     }
 

@@ -60,16 +60,27 @@ extension NodeKernel {
         }
     }
 
-    /// Whether output element e reads element e of every parent and nothing
-    /// else (so a chunk can follow its parent's chunk of the same range).
-    var readsParentsElementwise: Bool {
+    /// Whether output element e reads element e of argument `slot` (and
+    /// nothing else of it), so that a chunk can follow that parent's chunk
+    /// of the same range while the parent's other arguments are complete
+    /// (Note [Chunk chains]).
+    func readsElementwise(slot: Int) -> Bool {
         switch self {
         case .copy, .unary: true
-        case .binary(_, let b), .sigmoidCrossEntropy(let b): b.same
+        case .binary(_, let b), .sigmoidCrossEntropy(let b): (slot == 0 ? b.a : b.b) == b.out
         case .leaf, .matmul, .reduce, .transpose, .broadcast, .slice, .concat, .softmax,
             .crossEntropy, .custom:
             false
         }
+    }
+
+    /// The output elements of one forward work unit when the units are rows
+    /// of the output (a matrix product: `n` per row), 1 when they are the
+    /// elements; `nil` when units are neither (a chain cannot follow them).
+    var elementsPerForwardUnit: Int? {
+        if forwardUnitsAreElements { return 1 }
+        if case .matmul(let g) = self { return g.n }
+        return nil
     }
 
     /// Whether a gradient flows to argument `slot` (not to class labels).

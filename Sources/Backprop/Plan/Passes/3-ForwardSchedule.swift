@@ -25,18 +25,25 @@ extension PlanBuilder {
     /// the root, then the same range of every node chained below it, in
     /// topological order, glued into one task.
     private func appendChain(_ chain: [NodeID], units: Int, to work: inout WorkBlock) {
-        let unitCosts = chain.map {
-            kernels[$0].forwardUnits(outputCount: graph.shape(of: $0).count).cost
+        // A chained node's units are elements; a root's unit may be a row of
+        // `scale` elements (a matrix product), which a chained node's chunk
+        // covers whole.
+        let scale = kernels[chain[0]].elementsPerForwardUnit ?? 1
+        let unitCosts = chain.enumerated().map { k, node in
+            saturatingProduct(
+                kernels[node].forwardUnits(outputCount: graph.shape(of: node).count).cost,
+                k == 0 ? 1 : scale)
         }
         let chainCost = unitCosts.reduce(0, saturatingSum)
         for r in options.chunks(
             units: units, cost: chainCost, minimum: kernels[chain[0]].minimumUnitsPerChunk)
         {
             for (k, node) in chain.enumerated() {
+                let s = k == 0 ? 1 : scale
                 work.append(
                     WorkItem(
                         kind: .forward, node: Int32(node), slot: 0, accumulate: false,
-                        lo: r.lowerBound, hi: r.upperBound, dest: nodeBuffers.value[node],
+                        lo: r.lowerBound * s, hi: r.upperBound * s, dest: nodeBuffers.value[node],
                         sourceStart: 0, sourceCount: 0),
                     cost: saturatingProduct(r.count, unitCosts[k]), gluedToPrevious: k > 0)
             }
@@ -97,8 +104,13 @@ extension PlanBuilder {
     /// same range, in the same task, while that range is still in cache
     /// (S3's mul → add → tanh streams each vector once instead of three
     /// times). k joins j's phase level; this is safe because k reads only
-    /// element e of its parents, j's chunk e-range is written just before,
-    /// and k's other parents are all from strictly earlier phase levels.
+    /// element e of j, j's chunk e-range is written just before, and k's
+    /// other parents (read at any position: a broadcast bias) are all from
+    /// strictly earlier phase levels. j may also be a matrix product, whose
+    /// chunks are whole rows: then k's chunk is those rows' elements, and
+    /// a bias add and activation run on each block of rows as the product
+    /// leaves it (an epilogue in cache, and one phase per layer instead of
+    /// two: fewer barriers per training step).
     /// Chunk ranges are j's (the chain root's), a function of the plan only,
     /// and k computes each element whole, so the bits do not change.
     /// The backward pass keeps the true levels.
@@ -126,8 +138,11 @@ extension PlanBuilder {
                     unique = false
                 }
             }
-            if unique, top >= 0, !graph.op(of: top).isLeaf, kernels[k].readsParentsElementwise,
-                kernels[top].forwardUnitsAreElements || root[top] >= 0,
+            if unique, top >= 0, !graph.op(of: top).isLeaf, kernels[k].forwardUnitsAreElements,
+                parents.indices.allSatisfy({
+                    parents[$0] != top || kernels[k].readsElementwise(slot: $0)
+                }),
+                kernels[top].elementsPerForwardUnit != nil || root[top] >= 0,
                 graph.shape(of: top) == graph.shape(of: k)
             {
                 phaseLevel[k] = topLevel
