@@ -188,6 +188,7 @@ struct BenchCommand: ParsableCommand {
             ("max_ms", JSONText.number(m.maxMilliseconds)),
         ]
         if let nodes = m.nodes { members.append(("nodes", JSONText.number(nodes))) }
+        if let steps = m.steps { members.append(("steps", JSONText.number(steps))) }
         if let (name, value) = figure(m) { members.append((name, JSONText.number(value))) }
         if let eager = m.eagerNanosecondsPerNode {
             members.append(("eager_ns_per_node", JSONText.number(eager)))
