@@ -46,7 +46,8 @@ struct BenchCommand: ParsableCommand {
     var repetitions = 10
 
     @Flag(
-        help: "Smaller sizes (S1 N = 10^4, S3 length 4096, chain 10^5; S5 unchanged), for a smoke test."
+        help:
+            "Smaller sizes (S1 N = 10^4, S3 length 4096, chain 10^5; S5 as it is), for a smoke test."
     )
     var quick = false
 

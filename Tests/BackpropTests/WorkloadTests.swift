@@ -137,7 +137,7 @@ import Testing
         let two = try epoch(threads: 2)
         #expect(one.losses.count == 24)
         #expect(one.losses == two.losses && one.mean == two.mean && one.w1 == two.w1)
-        // Labels independent of x: the loss stays near ln 3 and Adam lowers it a little.
+        // The labels are drawn independently of x: the first loss is near ln 3.
         #expect(Swift.abs(one.losses[0] - 1.0986) < 0.05 && one.mean.isFinite)
         #expect(one.w1 != Workloads.smallMLPModel().initialValues[0].scalars)
 
