@@ -40,7 +40,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-WORKLOADS = ["S1", "S2", "S3", "S4", "chain", "wavefront", "random-levels"]
+WORKLOADS = ["S1", "S2", "S3", "S4", "S5", "chain", "wavefront", "random-levels"]
 PEERS = {"jax": "peer_jax.py", "torch": "peer_torch.py", "numpy": "peer_numpy.py"}
 PEER_MODULES = {"jax": "jax", "torch": "torch", "numpy": "numpy"}
 OURS = "backprop"
@@ -56,7 +56,7 @@ MLP_FLOPS = 410_800_000.0
 S3_BYTES_PER_ELEMENT = 64 * 32 * 9 * 4  # times the vector length
 
 # Agreement tolerances for the checks, against the reference column.
-TOLERANCE = {"S1": 1e-12, "S2": 1e-5, "S3": 1e-4, "S4": 1e-10,
+TOLERANCE = {"S1": 1e-12, "S2": 1e-5, "S3": 1e-4, "S4": 1e-10, "S5": 1e-5,
              "chain": 1e-12, "wavefront": 1e-12, "random-levels": 1e-12}
 
 
@@ -227,8 +227,8 @@ def combine(records: list[dict]) -> dict:
                         else S3_BYTES_PER_ELEMENT * first.get("length", 16_384))
                 entry["gbps"] = work / (med * 1e6)
                 entry["unit_time"] = 1 / entry["gbps"]
-            else:  # S4: per SGD step
-                entry["steps"] = first.get("steps") or 1024
+            else:  # S4 and S5: per training step (1,024 SGD or 24 Adam steps an epoch)
+                entry["steps"] = first.get("steps") or (24 if w == "S5" else 1024)
                 entry["us_per_step"] = med * 1e3 / entry["steps"]
                 entry["unit_time"] = entry["us_per_step"]
             for extra in ("compile_ms", "trace_ms", "step_loop_median_ms"):
@@ -306,13 +306,13 @@ def versions(backprop: str) -> list[str]:
 
 def unit_label(key: str) -> str:
     base = key.split(" ")[0]
-    return {"S2": "GFLOP/s", "S3": "GB/s", "S4": "µs/step"}.get(base, "ns/node")
+    return {"S2": "GFLOP/s", "S3": "GB/s", "S4": "µs/step", "S5": "µs/step"}.get(base, "ns/node")
 
 
 def unit_value(e: dict, key: str):
     base = key.split(" ")[0]
     return {"S2": e.get("gflops"), "S3": e.get("gbps"),
-            "S4": e.get("us_per_step")}.get(base, e.get("ns_per_node"))
+            "S4": e.get("us_per_step"), "S5": e.get("us_per_step")}.get(base, e.get("ns_per_node"))
 
 
 def check_reference(key: str, entries: dict) -> tuple[str, dict] | None:
@@ -402,7 +402,7 @@ def write_report(args, records, notes, commands, combined) -> None:
     lines += ["## Checks side by side", "",
               "Each system's cross-check values at its lowest thread count, and the largest "
               "difference from the reference (relative; absolute for S4's final loss). "
-              "Tolerances: S1 and the shapes 1e-12 (float64), S4 1e-10, S2 1e-5 and S3 1e-4 "
+              "Tolerances: S1 and the shapes 1e-12 (float64), S4 1e-10, S2 and S5 1e-5, S3 1e-4 "
               "(float32, and XLA's tanh is not the C library's).", ""]
     for key in keys:
         ref = check_reference(key, combined)
@@ -495,7 +495,7 @@ def plots(args, combined) -> None:
     ax.set_xticks(range(len(keys)))
     ax.set_xticklabels(keys, rotation=20, ha="right")
     ax.set_ylabel(f"median ms, {t0} thread{'s' if t0 > 1 else ''} (log)")
-    ax.set_title("Forward + backward (S2: train step; S4: epoch) per workload"
+    ax.set_title("Forward + backward (S2: train step; S4, S5: epoch) per workload"
                  + ("\nhatched: a capped run scaled to the full size per node" if extrapolated else ""))
     ax.legend()
     ax.grid(axis="y", which="both", alpha=0.3)

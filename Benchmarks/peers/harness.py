@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ["S1", "S2", "S3", "S4", "chain", "wavefront", "random-levels"]
+WORKLOADS = ["S1", "S2", "S3", "S4", "S5", "chain", "wavefront", "random-levels"]
 
 THREAD_ENV = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS"]
@@ -116,14 +116,20 @@ def log(args, *message) -> None:
         print(f"[{args.peer} t={args.thread_count}]", *message, file=sys.stderr, flush=True)
 
 
-def measure(fn, repetitions: int, warmup: int = 1) -> dict:
+def measure(fn, repetitions: int, warmup: int = 1, setup=None) -> dict:
     """Runs fn warmup times, then repetitions timed times. fn must block until
-    its result is ready. Returns median/min/max in ms and cpu_per_wall."""
+    its result is ready. setup (if given) runs before each call of fn, untimed
+    (S5's reset to the initial weights). Returns median/min/max in ms and
+    cpu_per_wall (over the timed calls and setups)."""
     for _ in range(warmup):
+        if setup is not None:
+            setup()
         fn()
     times = []
     cpu0, wall0 = time.process_time(), time.perf_counter()
     for _ in range(repetitions):
+        if setup is not None:
+            setup()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1e3)

@@ -23,6 +23,11 @@ never part of median_ms.
   mean log loss plus the update. Also reported: a Python loop over a jitted
   step (`step_loop_median_ms`), and the largest difference between the
   autodiff gradient and the lecture's hand formula on one minibatch.
+- S5: one jitted train step (value_and_grad of the softmax cross-entropy, then
+  Adam by hand with Backprop's float64-computed bias corrections as float32
+  arguments), parameters and moments donated, called from a Python loop over
+  the 24 minibatches (pre-sliced device arrays); each epoch from the initial
+  weights (untimed reset). The losses are read after the epoch.
 - chain: lax.fori_loop over N - 1 additions (a scan; unrolling 10^6 scalar ops
   does not compile in reasonable time), value_and_grad, jitted.
 - wavefront: lax.scan over the 126 anti-diagonals, 64 lanes each (mode
@@ -36,7 +41,7 @@ Threads: XLA_FLAGS="--xla_cpu_multi_thread_eigen=<t>1> intra_op_parallelism_thre
 set before JAX loads (harness.setup), but jaxlib 0.10 ignores them: the process
 is also confined to t cores (sched_setaffinity), which is what limits XLA's
 thread pool. Several counts run as child processes.
-float64 is enabled (jax_enable_x64) for S1, S4 and the shapes; S2 and S3 are float32.
+float64 is enabled (jax_enable_x64) for S1, S4 and the shapes; S2, S3 and S5 are float32.
 """
 
 from __future__ import annotations
@@ -298,6 +303,70 @@ def s4(args):
                  trace_ms=trace_ms, compile_ms=compile_ms)
 
 
+# MARK: S5
+
+def s5(args):
+    weights, biases, x_np, labels_np = W.small_mlp_data()
+    batch = W.S5_BATCH
+    steps = x_np.shape[0] // batch
+    xs = [jnp.asarray(x_np[k * batch:(k + 1) * batch]) for k in range(steps)]
+    ys = [jnp.asarray(labels_np[k * batch:(k + 1) * batch].astype(np.int32)) for k in range(steps)]
+    constants = [tuple(jnp.float32(c) for c in W.adam_constants(t + 1)) for t in range(steps)]
+    b1, b2 = (jnp.float32(b) for b in W.S5_BETAS)
+    c1, c2 = jnp.float32(1 - W.S5_BETAS[0]), jnp.float32(1 - W.S5_BETAS[1])
+    eps = jnp.float32(W.S5_EPSILON)
+    initial = [p for pair in zip(weights, biases) for p in pair]
+
+    def loss_fn(params, x, labels):
+        h = x
+        for i in range(3):
+            h = h @ params[2 * i] + params[2 * i + 1]
+            if i < 2:
+                h = jax.nn.relu(h)
+        logp = jax.nn.log_softmax(h, axis=1)
+        return -jnp.mean(jnp.take_along_axis(logp, labels[:, None], axis=1))
+
+    def step(params, ms, vs, x, labels, step_size, inverse_root):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, labels)
+        ms = [b1 * m + c1 * g for m, g in zip(ms, grads)]
+        vs = [b2 * v + c2 * (g * g) for v, g in zip(vs, grads)]
+        params = [p - step_size * (m / (jnp.sqrt(v) * inverse_root + eps))
+                  for p, m, v in zip(params, ms, vs)]
+        return loss, params, ms, vs
+
+    def fresh():
+        params = [jnp.asarray(p) for p in initial]
+        zeros = [jnp.zeros_like(p) for p in params]
+        return params, zeros, [jnp.zeros_like(p) for p in params]
+
+    t0 = time.perf_counter()
+    lowered = jax.jit(step, donate_argnums=(0, 1, 2)).lower(
+        *fresh(), xs[0], ys[0], *constants[0])
+    t1 = time.perf_counter()
+    compiled = lowered.compile()
+    t2 = time.perf_counter()
+    state = {}
+
+    def reset():
+        state["s"] = fresh()
+        ready(state["s"])
+
+    def epoch():
+        params, ms, vs = state["s"]
+        losses = []
+        for k in range(steps):
+            loss, params, ms, vs = compiled(params, ms, vs, xs[k], ys[k], *constants[k])
+            losses.append(loss)
+        ready((losses, params))
+        state["s"] = (params, ms, vs)
+        state["loss"] = sum(float(v) for v in losses) / steps
+
+    t = harness.measure(epoch, harness.reps(args, 20), setup=reset)
+    harness.emit(args, "S5", t, {"final_loss": state["loss"]}, steps=steps,
+                 us_per_step=t["median_ms"] * 1e3 / steps, mode="jit step, Python loop",
+                 trace_ms=(t1 - t0) * 1e3, compile_ms=(t2 - t1) * 1e3)
+
+
 # MARK: Shapes
 
 def chain(args):
@@ -418,7 +487,7 @@ def random_levels(args):
                  trace_ms=trace_ms, compile_ms=compile_ms)
 
 
-RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "chain": chain,
+RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "chain": chain,
            "wavefront": wavefront, "random-levels": random_levels}
 
 if __name__ == "__main__":

@@ -14,8 +14,10 @@
   the backward pass by hand, scattering parent gradients row by row. float32.
 - S4: one epoch of minibatch SGD with the lecture's gradient
   grad J_B = -(1/|B|) sum (y - sigma(w.x)) x. float64.
+- S5: one epoch (24 steps) of the small MLP: forward, hand-written backward and
+  Adam, float32; each epoch from the initial weights (untimed reset).
 - Shapes: hand-written forward and backward loops in Python over floats.
-Threads only matter where BLAS runs (S2, S4): OPENBLAS_NUM_THREADS etc., set by
+Threads only matter where BLAS runs (S2, S4, S5): OPENBLAS_NUM_THREADS etc., set by
 harness.setup before NumPy loads.
 """
 
@@ -197,6 +199,64 @@ def s4(args):
                  samples=samples, steps=steps, mode="hand-written")
 
 
+# MARK: S5
+
+def s5(args):
+    weights, biases, x, labels = W.small_mlp_data()
+    batch = W.S5_BATCH
+    steps = x.shape[0] // batch
+    onehots = []
+    for k in range(steps):
+        o = np.zeros((batch, 3), dtype=np.float32)
+        o[np.arange(batch), labels[k * batch:(k + 1) * batch]] = 1
+        onehots.append(o)
+    b1, b2 = (np.float32(b) for b in W.S5_BETAS)
+    c1, c2 = np.float32(1 - W.S5_BETAS[0]), np.float32(1 - W.S5_BETAS[1])
+    eps = np.float32(W.S5_EPSILON)
+    constants = [tuple(np.float32(c) for c in W.adam_constants(t + 1)) for t in range(steps)]
+    state = {}
+
+    def reset():
+        params = [p.copy() for pair in zip(weights, biases) for p in pair]
+        state["params"] = params
+        state["m"] = [np.zeros_like(p) for p in params]
+        state["v"] = [np.zeros_like(p) for p in params]
+
+    def epoch():
+        params, ms, vs = state["params"], state["m"], state["v"]
+        w1, c_1, w2, c_2, w3, c_3 = params
+        total = 0.0
+        for k in range(steps):
+            xb = x[k * batch:(k + 1) * batch]
+            h1 = xb @ w1 + c_1
+            r1 = np.maximum(h1, 0)
+            h2 = r1 @ w2 + c_2
+            r2 = np.maximum(h2, 0)
+            z = r2 @ w3 + c_3
+            zmax = z.max(axis=1, keepdims=True)
+            e = np.exp(z - zmax)
+            s = e.sum(axis=1, keepdims=True)
+            onehot = onehots[k]
+            total += float(np.mean(np.log(s) + zmax - (z * onehot).sum(axis=1, keepdims=True)))
+            dz = (e / s - onehot) / np.float32(batch)
+            dh2 = (dz @ w3.T) * (h2 > 0)
+            dh1 = (dh2 @ w2.T) * (h1 > 0)
+            grads = (xb.T @ dh1, dh1.sum(axis=0), r1.T @ dh2, dh2.sum(axis=0),
+                     r2.T @ dz, dz.sum(axis=0))
+            step_size, inverse_root = constants[k]
+            for p, g, m, v in zip(params, grads, ms, vs):
+                m *= b1
+                m += c1 * g
+                v *= b2
+                v += c2 * (g * g)
+                p -= step_size * (m / (np.sqrt(v) * inverse_root + eps))
+        state["loss"] = total / steps
+
+    t = harness.measure(epoch, harness.reps(args, 20), setup=reset)
+    harness.emit(args, "S5", t, {"final_loss": state["loss"]}, steps=steps,
+                 us_per_step=t["median_ms"] * 1e3 / steps, mode="hand-written")
+
+
 # MARK: Shapes
 
 def chain(args):
@@ -280,7 +340,7 @@ def random_levels(args):
                  ns_per_node=t["median_ms"] * 1e6 / n, mode="Python loops")
 
 
-RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "chain": chain,
+RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "chain": chain,
            "wavefront": wavefront, "random-levels": random_levels}
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ and runs backward, so S1 and the shapes measure build + forward + backward
 - S4: 1,024 eager steps of F.binary_cross_entropy_with_logits (mean),
   backward, update under no_grad; also the largest difference between the
   autodiff gradient and the lecture's hand formula on one minibatch.
+- S5: 24 eager steps of the small MLP per epoch: F.cross_entropy, backward,
+  torch.optim.Adam (lr 0.01, betas (0.9, 0.999), eps 1e-8); each epoch from
+  the initial weights with a fresh optimizer (untimed reset).
 - Shapes: 0-d tensors, one op per node; the chain is capped at
   --chain-nodes (default 100,000; ns_per_node is per node of the capped chain).
 Threads: torch.set_num_threads(t) and set_num_interop_threads(t), plus the
@@ -172,6 +175,47 @@ def s4(args):
                  samples=samples, steps=steps, mode="eager")
 
 
+# MARK: S5
+
+def s5(args):
+    weights, biases, x_np, labels_np = W.small_mlp_data()
+    batch = W.S5_BATCH
+    steps = x_np.shape[0] // batch
+    xs = [torch.from_numpy(x_np[k * batch:(k + 1) * batch].copy()) for k in range(steps)]
+    ys = [torch.from_numpy(labels_np[k * batch:(k + 1) * batch].copy()) for k in range(steps)]
+    initial = [torch.from_numpy(p) for pair in zip(weights, biases) for p in pair]
+    params = [p.clone().requires_grad_(True) for p in initial]
+    state = {}
+
+    def reset():
+        with torch.no_grad():
+            for p, p0 in zip(params, initial):
+                p.copy_(p0)
+                p.grad = None
+        state["opt"] = torch.optim.Adam(params, lr=W.S5_LEARNING_RATE, betas=W.S5_BETAS,
+                                        eps=W.S5_EPSILON)
+
+    def epoch():
+        opt = state["opt"]
+        total = 0.0
+        for k in range(steps):
+            h = xs[k]
+            for i in range(3):
+                h = h @ params[2 * i] + params[2 * i + 1]
+                if i < 2:
+                    h = torch.relu(h)
+            loss = F.cross_entropy(h, ys[k])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += loss.item()
+        state["loss"] = total / steps
+
+    t = harness.measure(epoch, harness.reps(args, 20), setup=reset)
+    harness.emit(args, "S5", t, {"final_loss": state["loss"]}, steps=steps,
+                 us_per_step=t["median_ms"] * 1e3 / steps, mode="eager, torch.optim.Adam")
+
+
 # MARK: Shapes
 
 def chain(args):
@@ -247,7 +291,7 @@ def random_levels(args):
                  nodes=n, ns_per_node=t["median_ms"] * 1e6 / n, mode="eager")
 
 
-RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "chain": chain,
+RUNNERS = {"S1": s1, "S2": s2, "S3": s3, "S4": s4, "S5": s5, "chain": chain,
            "wavefront": wavefront, "random-levels": random_levels}
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the fixed workloads (S1–S4, scheduler shapes) at each thread count.",
+        abstract: "Time the fixed workloads (S1–S5, scheduler shapes) at each thread count.",
         discussion: """
             Workloads: \(BenchWorkload.allCases.map(\.rawValue).joined(separator: ", ")) \
             (default: all). Each is built and compiled once, run once to warm up, then \
             --repetitions times; the median is the figure. S1 and the scheduler shapes report ns \
-            per node (S1 also build + plan + run, "eager"), S2 GFLOP/s, S3 GB/s, S4 ms per epoch.
+            per node (S1 also build + plan + run, "eager"), S2 GFLOP/s, S3 GB/s, S4 ms per epoch, \
+            S5 µs per step (median epoch / 24 steps; "us_per_step" in JSON, the times per epoch).
 
             With --json: JSON Lines, one object per workload and thread count: \
             {"workload": "S1", "threads": 1, "median_ms": …, "min_ms": …, "max_ms": …, \
@@ -44,7 +45,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per workload and thread count.")
     var repetitions = 10
 
-    @Flag(help: "Smaller sizes (S1 N = 10^4, S3 length 4096, chain 10^5), for a smoke test.")
+    @Flag(
+        help:
+            "Smaller sizes (S1 N = 10^4, S3 length 4096, chain 10^5; S5 as it is), for a smoke test."
+    )
     var quick = false
 
     @Flag(help: "Print JSON Lines: one object per workload and thread count.")
@@ -151,6 +155,7 @@ struct BenchCommand: ParsableCommand {
         if let v = m.nanosecondsPerNode { return ("ns_per_node", v) }
         if let v = m.gigaflops { return ("gflops", v) }
         if let v = m.gigabytesPerSecond { return ("gbps", v) }
+        if let v = m.microsecondsPerStep { return ("us_per_step", v) }
         return nil
     }
 
@@ -164,6 +169,7 @@ struct BenchCommand: ParsableCommand {
         if let v = m.gigaflops { figure = String(format: "%.1f GFLOP/s", v) }
         if let v = m.gigabytesPerSecond { figure = String(format: "%.2f GB/s", v) }
         if m.workload == .s4 { figure = "ms per epoch" }
+        if let v = m.microsecondsPerStep { figure = String(format: "%.1f µs/step", v) }
         if let eager = m.eagerNanosecondsPerNode {
             figure += String(format: " (eager %.1f ns/node)", eager)
         }
@@ -183,6 +189,7 @@ struct BenchCommand: ParsableCommand {
             ("max_ms", JSONText.number(m.maxMilliseconds)),
         ]
         if let nodes = m.nodes { members.append(("nodes", JSONText.number(nodes))) }
+        if let steps = m.steps { members.append(("steps", JSONText.number(steps))) }
         if let (name, value) = figure(m) { members.append((name, JSONText.number(value))) }
         if let eager = m.eagerNanosecondsPerNode {
             members.append(("eager_ns_per_node", JSONText.number(eager)))

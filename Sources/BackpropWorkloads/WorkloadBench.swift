@@ -8,6 +8,7 @@ public enum BenchWorkload: String, CaseIterable, Sendable {
     case s2 = "S2"
     case s3 = "S3"
     case s4 = "S4"
+    case s5 = "S5"
     case chain
     case wavefront
     case randomLevels = "random-levels"
@@ -19,6 +20,7 @@ public enum BenchWorkload: String, CaseIterable, Sendable {
         case .s2: "one training step: forward + backward + SGD update (lr 0.01)"
         case .s3: "forward + backward"
         case .s4: "one epoch: 1,024 minibatch SGD steps"
+        case .s5: "one epoch: 24 Adam steps (the figure: µs per step)"
         case .chain, .wavefront, .randomLevels: "forward + backward"
         }
     }
@@ -36,6 +38,8 @@ public struct BenchMeasurement: Sendable {
     public var flops: Double?
     /// Bytes per repetition (S3), for GB/s.
     public var bytes: Double?
+    /// Training steps per repetition (S5), for µs per step.
+    public var steps: Int?
     /// S1 only: build + plan + forward + backward, ns per logical node.
     public var eagerNanosecondsPerNode: Double?
     /// The workload's cross-check values (S1: omega, grad_sum; S4: final_loss; …).
@@ -55,6 +59,10 @@ public struct BenchMeasurement: Sendable {
     public var nanosecondsPerNode: Double? { nodes.map { medianMilliseconds * 1e6 / Double($0) } }
     public var gigaflops: Double? { flops.map { $0 / (medianMilliseconds * 1e6) } }
     public var gigabytesPerSecond: Double? { bytes.map { $0 / (medianMilliseconds * 1e6) } }
+    /// S5's figure: the median repetition's time per training step, in µs.
+    public var microsecondsPerStep: Double? {
+        steps.map { medianMilliseconds * 1e3 / Double($0) }
+    }
 }
 
 /// Runs the fixed workloads (`shared/workloads.md`) the way `backprop bench`
@@ -63,7 +71,8 @@ public struct BenchMeasurement: Sendable {
 /// figure, min and max show the spread.
 public struct WorkloadBench: Sendable {
     public var repetitions: Int
-    /// Smaller sizes, for smoke tests (S1 N = 10^4, S3 length 4096, chain 10^5).
+    /// Smaller sizes, for smoke tests (S1 N = 10^4, S3 length 4096, chain 10^5;
+    /// S5 is small already and stays as it is).
     public var quick: Bool
 
     public init(repetitions: Int = 10, quick: Bool = false) {
@@ -132,6 +141,15 @@ public struct WorkloadBench: Sendable {
             }
             // The loss over all 65,536 samples, outside the timed epochs.
             m.check = [("final_loss", Self.logLoss(data, weights: weights))]
+        case .s5:
+            // Each epoch starts from the initial weights and a fresh Adam
+            // (Note [S5 epochs start afresh]); the restart is not timed.
+            let s5 = try SmallMLPTraining(runtime: runtime)
+            m.blas = s5.execution.plan.usesBLAS
+            var loss = Double.nan
+            m.times = try time(prepare: { try s5.restart() }) { loss = try s5.epoch(on: runtime) }
+            m.steps = s5.stepsPerEpoch
+            m.check = [("final_loss", loss)]
         case .chain, .wavefront, .randomLevels:
             let graph: Graph<Double>
             switch workload {
@@ -168,8 +186,18 @@ public struct WorkloadBench: Sendable {
 
     /// One warm-up call, then the wall time of each of `count` calls.
     func time(_ count: Int? = nil, _ body: () throws -> Void) rethrows -> [Double] {
+        try time(count, prepare: {}, body)
+    }
+
+    /// One warm-up call, then the wall time of each of `count` calls;
+    /// `prepare` runs before each call, untimed.
+    func time(
+        _ count: Int? = nil, prepare: () throws -> Void, _ body: () throws -> Void
+    ) rethrows -> [Double] {
+        try prepare()
         try body()
         return try (0..<(count ?? repetitions)).map { _ in
+            try prepare()
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - start)

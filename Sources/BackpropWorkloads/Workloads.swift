@@ -1,7 +1,7 @@
 import Backprop
 import Foundation
 
-/// The fixed benchmark workloads (S1–S4 and the scheduler shapes), each
+/// The fixed benchmark workloads (S1–S5 and the scheduler shapes), each
 /// implemented exactly once, for the benchmarks and the CLI alike.
 public enum Workloads {
     // MARK: S1 scalar-dag
@@ -151,6 +151,54 @@ public enum Workloads {
         let y = b.input("y", shape: [batch, 1])
         let w = b.parameter("w", .zeros([features, 1]))
         return try b.build(output: sigmoidCrossEntropy(logits: x.matmul(w), targets: y).mean())
+    }
+
+    // MARK: S5 small-mlp
+
+    /// S5's layer widths: 2 → 64 → 64 → 3.
+    public static let smallMLPLayers = [2, 64, 64, 3]
+    /// S5's batch size: 64 rows per step.
+    public static let smallMLPBatch = 64
+    /// S5's number of samples: 1,536, so one epoch is 24 steps.
+    public static let smallMLPSamples = 1_536
+    /// S5's seed.
+    public static let smallMLPSeed: UInt64 = 5
+    /// S5's optimizer: Adam with bias correction, η 0.01, β₁ 0.9, β₂ 0.999, ε 1e-8.
+    public static let smallMLPOptimizer = Optimizer.adam(
+        learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8)
+
+    /// S5's model: an MLP 2 → 64 → 64 → 3 with ReLU and softmax
+    /// cross-entropy, float32. Its weights are S5's, the first draws of
+    /// the generator seeded with 5: `(unit() − 0.5) · 2 / sqrt(fan_in)`,
+    /// layer by layer, row-major `[fan_in][fan_out]`; biases 0
+    /// (``Model/mlp(layers:activation:seed:)`` draws exactly these).
+    public static func smallMLPModel() -> Model<Float> {
+        Model<Float>.mlp(layers: smallMLPLayers, activation: .relu, seed: smallMLPSeed)
+    }
+
+    /// S5's samples, drawn after the weights from the same generator
+    /// (seed 5): each sample `x = (2·unit() − 1, 2·unit() − 1)` followed by
+    /// its label `draw64() mod 3`.
+    ///
+    /// - Parameter samples: How many samples (S5: 1,536).
+    public static func smallMLPData(samples: Int = smallMLPSamples) -> ClassificationData {
+        var g = WorkloadGenerator(seed: smallMLPSeed)
+        // The weights come first: one unit() per weight, layer by layer.
+        let layers = smallMLPLayers
+        for l in 0..<(layers.count - 1) {
+            for _ in 0..<(layers[l] * layers[l + 1]) { _ = g.unit() }
+        }
+        var x: [Double] = []
+        var labels: [Double] = []
+        x.reserveCapacity(2 * samples)
+        labels.reserveCapacity(samples)
+        for _ in 0..<samples {
+            x.append(2 * g.unit() - 1)
+            x.append(2 * g.unit() - 1)
+            labels.append(Double(g.draw64() % 3))
+        }
+        return ClassificationData(
+            x: x, labels: labels, samples: samples, features: 2, classes: layers[layers.count - 1])
     }
 
     // MARK: Scheduler shapes

@@ -37,6 +37,32 @@ import Testing
         #expect(seen.map(\.1) == [1, 2, 1, 2])
     }
 
+    /// S5: µs per step over 24-step epochs, and the same final loss at
+    /// 1 and 2 threads — the one the NumPy peer computes, to float32 rounding.
+    @Test func smallMLPReportsMicrosecondsPerStep() throws {
+        let r = try CLI.run(
+            "bench", "S5", "--quick", "--repetitions", "2", "--threads", "1,2", "--json")
+        #expect(r.status == 0, "\(r)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2, "\(r)")
+        var losses: [Double] = []
+        for (line, threads) in zip(lines, [1, 2]) {
+            let object = try #require(
+                try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["workload"] as? String == "S5")
+            #expect(object["threads"] as? Int == threads)
+            #expect(object["steps"] as? Int == 24)
+            let median = try #require(object["median_ms"] as? Double)
+            let perStep = try #require(object["us_per_step"] as? Double)
+            #expect(abs(perStep - median * 1000 / 24) <= 1e-9 * perStep)
+            let check = try #require(object["check"] as? [String: Double])
+            losses.append(try #require(check["final_loss"]))
+        }
+        #expect(losses.count == 2 && losses[0] == losses[1])
+        // Benchmarks/peers/peer_numpy.py --workloads S5 prints 1.1050493915875752.
+        #expect(abs(losses[0] - 1.1050493915875752) < 1e-6)
+    }
+
     @Test(arguments: [
         (["bench", "bogus"], "error: unknown workload 'bogus'"),
         (["bench", "--threads", "0"], "error: --threads: '0' is not a list"),

@@ -1,3 +1,4 @@
+import AllocationCounter
 import BackpropWorkloads
 import Testing
 
@@ -89,5 +90,69 @@ import Testing
         try expectMatchesReference(
             mlp, try runEverywhere(mlp, options: PlanOptions(grain: 64, inlineThreshold: 128)),
             tolerance: 1e-4)
+    }
+
+    // MARK: S5 small-mlp
+
+    /// S5's weights and samples against values drawn by an independent
+    /// scalar implementation of the generator (Benchmarks/peers/s5_reference.py):
+    /// weights first, then each sample's two coordinates and its label.
+    @Test func smallMLPDataMatchesPython() throws {
+        let model = Workloads.smallMLPModel()
+        #expect(model.parameterNames == ["W1", "b1", "W2", "b2", "W3", "b3"])
+        let (w1, w2, w3) = (
+            model.initialValues[0].scalars, model.initialValues[2].scalars,
+            model.initialValues[4].scalars
+        )
+        #expect(model.initialValues[0].shape == [2, 64])
+        #expect(model.initialValues[4].shape == [64, 3])
+        #expect(w1[0] == 0.4288054406642914 && w1[127] == -0.6216232776641846)
+        #expect(w2[0] == -0.11138446629047394 && w2[4095] == -0.11494235694408417)
+        #expect(w3[0] == -0.05791740491986275 && w3[191] == -0.03621054068207741)
+        for k in [1, 3, 5] { #expect(model.initialValues[k].scalars.allSatisfy { $0 == 0 }) }
+
+        let data = Workloads.smallMLPData()
+        #expect(data.samples == 1536 && data.features == 2 && data.classes == 3)
+        #expect(data.x[0] == 0.8337184685139798 && data.x[1] == 0.33388143832483963)
+        #expect(data.x[2] == 0.9838548847807964 && data.x[3] == -0.8844167355374846)
+        #expect(data.x[3070] == 0.4729152924526754 && data.x[3071] == -0.913268672536875)
+        #expect(data.labels[0] == 1 && data.labels[1] == 1 && data.labels[1535] == 0)
+        #expect((0..<3).map { c in data.labels.count { $0 == Double(c) } } == [522, 502, 512])
+        #expect(Swift.abs(data.x.reduce(0, +) - -4.227841917950701) < 1e-12)
+    }
+
+    /// One S5 epoch's per-step losses and trained weights are bitwise the
+    /// same at 1 and 2 threads, and a restarted epoch repeats them exactly
+    /// (Note [S5 epochs start afresh]).
+    @Test func smallMLPEpochIsThreadCountInvariant() throws {
+        func epoch(threads: Int) throws -> (losses: [Double], mean: Double, w1: [Float]) {
+            let runtime = Runtime(threads: threads)
+            let s5 = try SmallMLPTraining(runtime: runtime)
+            try s5.restart()
+            var losses: [Double] = []
+            let mean = try s5.epoch(on: runtime) { losses.append($0.loss) }
+            return (losses, mean, s5.execution.parameter("W1")!.scalars)
+        }
+        let one = try epoch(threads: 1)
+        let two = try epoch(threads: 2)
+        #expect(one.losses.count == 24)
+        #expect(one.losses == two.losses && one.mean == two.mean && one.w1 == two.w1)
+        // The labels are drawn independently of x: the first loss is near ln 3.
+        #expect(Swift.abs(one.losses[0] - 1.0986) < 0.05 && one.mean.isFinite)
+        #expect(one.w1 != Workloads.smallMLPModel().initialValues[0].scalars)
+
+        let runtime = Runtime(threads: 2)
+        let s5 = try SmallMLPTraining(runtime: runtime)
+        try s5.restart()
+        let first = try s5.epoch(on: runtime)
+        // The restart allocates in a debug build (not in release:
+        // the benchmark package gates restart + epoch at 0 mallocs).
+        try s5.restart()
+        allocation_counter_begin()
+        let again = try s5.epoch(on: runtime)
+        let allocations = allocation_counter_end()
+        #expect(first == one.mean && again == one.mean)
+        // On the calling thread (-1: counting unsupported here).
+        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in an epoch")
     }
 }

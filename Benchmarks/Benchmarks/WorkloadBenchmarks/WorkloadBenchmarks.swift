@@ -25,6 +25,25 @@ struct Prepared<T: TensorElement>: @unchecked Sendable {
     func run() throws { try execution.run(on: runtime) }
 }
 
+/// S5 small-mlp, ready to train: one iteration is S5's epoch — back to
+/// the initial weights and a fresh Adam, then 24 steps
+/// (Note [S5 epochs start afresh] in BackpropWorkloads).
+struct PreparedSmallMLP: @unchecked Sendable {
+    let training: SmallMLPTraining
+    let runtime: Runtime
+
+    init(threads: Int) throws {
+        runtime = Runtime(threads: threads)
+        training = try SmallMLPTraining(runtime: runtime)
+        try epoch()  // the first epoch touches every page
+    }
+
+    func epoch() throws {
+        try training.restart()
+        try training.epoch(on: runtime)
+    }
+}
+
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .throughput, .mallocCountTotal]
     // Re-execution allocates nothing: the p90 of mallocs must stay at 0.
@@ -58,6 +77,17 @@ let benchmarks: @Sendable () -> Void = {
                 configuration: threads == 1 ? noAllocations : reported
             ) { benchmark in
                 for _ in benchmark.scaledIterations { try s3.run() }
+            }
+        }
+        for threads in [1, 2] {
+            // One iteration is an epoch of 24 training steps (forward,
+            // backward, Adam); the steps themselves allocate nothing.
+            let s5 = try PreparedSmallMLP(threads: threads)
+            Benchmark(
+                "S5-epoch-\(threads)thread",
+                configuration: threads == 1 ? noAllocations : reported
+            ) { benchmark in
+                for _ in benchmark.scaledIterations { try s5.epoch() }
             }
         }
         let shapes: [(String, Graph<Double>)] = [
