@@ -12,11 +12,21 @@ func configuredRuntime(
     } catch {
         throw .badInput(error.description)
     }
+    if environment["BACKPROP_HOT_WINDOW_US"] != nil
+        && Runtime.hotWindow(environment: environment) == nil
+    {
+        throw .badInput(
+            "invalid BACKPROP_HOT_WINDOW_US=\(environment["BACKPROP_HOT_WINDOW_US"]!): "
+                + "expected microseconds from 0 to 1000000000")
+    }
     if let blas = environment["BACKPROP_BLAS"], !Runtime.isValidBLASSetting(blas) {
         throw .badInput("invalid BACKPROP_BLAS=\(blas): expected on or off")
     }
     do {
-        return try Runtime.configured(threads: threads, environment: environment)
+        return try Runtime.configured(
+            threads: threads,
+            hotWindow: Runtime.hotWindow(environment: environment) ?? Runtime.defaultHotWindow,
+            environment: environment)
     } catch .invalidTopology(let message) {
         let value = environment["BACKPROP_NUMA_TOPOLOGY"] ?? ""
         throw .badInput("invalid BACKPROP_NUMA_TOPOLOGY='\(value)': \(message)")

@@ -178,6 +178,10 @@ import Testing
         ),
         ("BACKPROP_NUMA", "maybe", "error: invalid BACKPROP_NUMA=maybe: expected on or off"),
         ("BACKPROP_BLAS", "maybe", "error: invalid BACKPROP_BLAS=maybe: expected on or off"),
+        (
+            "BACKPROP_HOT_WINDOW_US", "-5",
+            "error: invalid BACKPROP_HOT_WINDOW_US=-5: expected microseconds from 0 to 1000000000"
+        ),
     ])
     func badEnvironmentSettingExits2(variable: String, value: String, line: String) throws {
         for arguments in [["info"], ["info", "--json"]] {

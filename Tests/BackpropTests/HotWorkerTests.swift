@@ -101,5 +101,12 @@ import Testing
         #expect(Runtime.nanoseconds(.seconds(-1)) == 0)
         #expect(Runtime.nanoseconds(.seconds(2)) == 2_000_000_000)
         #expect(Runtime().hotWindow == Runtime.defaultHotWindow)
+        #expect(Runtime.hotWindow(environment: [:]) == nil)
+        #expect(
+            Runtime.hotWindow(environment: ["BACKPROP_HOT_WINDOW_US": "250"]) == .microseconds(250))
+        #expect(Runtime.hotWindow(environment: ["BACKPROP_HOT_WINDOW_US": "0"]) == .zero)
+        for bad in ["-1", "1e3", "", "x"] {
+            #expect(Runtime.hotWindow(environment: ["BACKPROP_HOT_WINDOW_US": bad]) == nil)
+        }
     }
 }

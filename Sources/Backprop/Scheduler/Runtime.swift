@@ -48,11 +48,24 @@ public final class Runtime: Sendable {
     /// workers]): ``defaultHotWindow`` unless given to the initializer.
     public let hotWindow: Duration
 
-    /// The default ``hotWindow``: 100 µs. Back-to-back passes (a training
-    /// loop's steps) then find their helpers awake instead of waking them
-    /// (20–45 µs per pass on the 2-core test machines); an idle runtime
-    /// spins one core per helper for at most this long after each pass.
-    public static let defaultHotWindow = Duration.microseconds(100)
+    /// The default ``hotWindow``: 100 µs, or `BACKPROP_HOT_WINDOW_US`
+    /// microseconds when that is set to a whole number (0 turns hot workers
+    /// off). Back-to-back passes (a training loop's steps) then find their
+    /// helpers awake instead of waking them (20–45 µs per pass on the
+    /// 2-core test machines); an idle runtime spins one core per helper for
+    /// at most this long after each pass.
+    public static let defaultHotWindow: Duration =
+        hotWindow(environment: ProcessInfo.processInfo.environment) ?? .microseconds(100)
+
+    /// The window `BACKPROP_HOT_WINDOW_US` asks for: `nil` when unset;
+    /// throws nothing, but a value that is not a whole number of
+    /// microseconds from 0 to 10^9 gives `nil` too (the CLI refuses it).
+    public static func hotWindow(environment: [String: String]) -> Duration? {
+        guard let text = environment["BACKPROP_HOT_WINDOW_US"], let us = Int(text),
+            (0...1_000_000_000).contains(us)
+        else { return nil }
+        return .microseconds(us)
+    }
 
     /// The helpers kept hot between passes.
     let hub: WorkerHub
