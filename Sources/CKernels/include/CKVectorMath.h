@@ -24,7 +24,8 @@
     void ck_sin_f64_##isa(const double *x, double *y, long n);               \
     void ck_cos_f32_##isa(const float *x, float *y, long n);                 \
     void ck_cos_f64_##isa(const double *x, double *y, long n);               \
-    void ck_pow_f32_##isa(const float *x, float *y, long n, double p);
+    void ck_pow_f32_##isa(const float *x, float *y, long n, double p);       \
+    void ck_pow_f64_##isa(const double *x, double *y, long n, double p);
 
 CK_VECTOR_MATH_DECLARE(baseline)
 #if defined(__x86_64__)
