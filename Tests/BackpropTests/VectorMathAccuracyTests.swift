@@ -298,7 +298,8 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
 
     /// The script's inputs for exponent index `pi`: point i uses mode i % 4.
     static func inputs<T: ReferenceElement>(_ pi: Int, _: T.Type, count: Int) -> [T] {
-        var g = WorkloadGenerator(seed: 0x5EED_0200 + 16 * UInt64(pi) + (T.self == Float.self ? 0 : 1))
+        var g = WorkloadGenerator(
+            seed: 0x5EED_0200 + 16 * UInt64(pi) + (T.self == Float.self ? 0 : 1))
         return (0..<count).map { i -> T in
             switch i % 4 {
             case 0: T(g.uniform(0, 10))
@@ -315,7 +316,8 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
     /// bits nearest to libm's.
     static func reference<T: ReferenceElement>(_ pi: Int, _: T.Type) -> (x: [T], y: [T]) {
         let data = try! Data(
-            contentsOf: VectorMathAccuracyTests.folder.appendingPathComponent("vector-math-pow.bin"))
+            contentsOf: VectorMathAccuracyTests.folder.appendingPathComponent("vector-math-pow.bin")
+        )
         let values = data.withUnsafeBytes { raw in
             (0..<data.count / 2).map {
                 UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))
@@ -360,7 +362,8 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
             }
             line += " \(isa) \(worst) (x = \(worstX))"
             #expect(
-                Double(worst) <= bound, "pow(x, \(p)) \(T.dtype) \(isa): \(worst) ulp at x = \(worstX)")
+                Double(worst) <= bound,
+                "pow(x, \(p)) \(T.dtype) \(isa): \(worst) ulp at x = \(worstX)")
         }
         print(line)
     }
