@@ -15,11 +15,16 @@ and overflow included), and stored compactly:
       value as the one with these low bits nearest to libm's result, which
       is exact as long as libm is within 2^15 ulps (the random ranges keep
       results finite and nonzero, so no sign or class is crossed).
+  vector-math-pow.bin        pow with a constant exponent: for float32 then
+      float64, for each exponent of POW_EXPONENTS, `--pow-count` UInt16, the
+      low 16 bits as above (inputs: `pow_inputs`; NaN results, from x < 0
+      and a non-integer p, as 0).
   vector-math-edges.txt      special and edge inputs with full bit patterns:
       `function dtype input-bits result-bits` (hex; NaN results as the
       canonical quiet NaN).
 
-Run (about a minute; the committed file has 10^4 points per pair):
+Run (about a minute; the committed file has 10^4 points per pair, and
+10^3 per exponent and type for pow; `--pow-only` writes pow's file alone):
     python3 Scripts/vector-math-reference.py --count 10000 --out Tests/VectorMathReference
 The accuracy table of docs/ops.md uses 10^5 points:
     python3 Scripts/vector-math-reference.py --count 100000 --out /tmp/vm-ref
@@ -200,12 +205,61 @@ def edges(function, dtype):
     return out
 
 
+# VectorMathPowTests.exponents; float32 uses each rounded to float32.
+POW_EXPONENTS = [0.5, 3, -1.5, 2.5, -3, 1.0 / 3, 7, 0.1, -0.5, 1.5]
+
+
+def pow_inputs(pi, dtype, count):
+    """pow's inputs for exponent index pi: point i uses mode i % 4 (uniform
+    on [0, 10], on [-10, 10], m 2^k with k in [-30, 29], and 1 + [-1/64,
+    1/64], where the logarithm's accuracy matters most)."""
+    single = dtype == "float32"
+    g = WorkloadGenerator(0x5EED0200 + 16 * pi + DTYPES.index(dtype))
+    out = []
+    for i in range(count):
+        mode = i % 4
+        if mode == 0:
+            x = g.uniform(0, 10)
+        elif mode == 1:
+            x = g.uniform(-10, 10)
+        elif mode == 2:
+            m = g.uniform(1, 2)
+            x = m * math.ldexp(1.0, g.int(60) - 30)
+        else:
+            x = g.uniform(1 - 1 / 64, 1 + 1 / 64)
+        out.append(float(np.float32(x)) if single else x)
+    return out
+
+
+def pow_reference(x, p, dtype):
+    """x^p correctly rounded, as bits (0 for NaN)."""
+    if x < 0 and p != math.floor(p):
+        return 0
+    if x == 0:
+        return bits(0.0 if p > 0 else math.inf, dtype)
+    v = mp.power(abs(mp.mpf(x)), mp.mpf(p))
+    if x < 0 and int(p) % 2 == 1:
+        v = -v
+    return bits(rounded(v, dtype), dtype)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10000)
     parser.add_argument("--out", default="Tests/VectorMathReference")
+    parser.add_argument("--pow-count", type=int, default=1000)
+    parser.add_argument("--pow-only", action="store_true")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "vector-math-pow.bin"), "wb") as data:
+        for dtype in DTYPES:
+            for pi, p in enumerate(POW_EXPONENTS):
+                pe = float(np.float32(p)) if dtype == "float32" else p
+                low = [pow_reference(x, pe, dtype) & 0xFFFF for x in pow_inputs(pi, dtype, args.pow_count)]
+                data.write(struct.pack(f"<{len(low)}H", *low))
+            print("pow", dtype, "done", flush=True)
+    if args.pow_only:
+        return
     with open(os.path.join(args.out, "vector-math-reference.bin"), "wb") as data:
         for function in FUNCTIONS:
             for dtype in DTYPES:

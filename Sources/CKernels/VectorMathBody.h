@@ -26,11 +26,43 @@
 //         and non-finite ones are computed by libm (its Payne–Hanek
 //         reduction), element by element. Float sin and cos are computed in
 //         double and rounded once.
+//   pow (x^p, p a constant): e^(p ln|x|) with table-driven logarithm and
+//         exponential (VectorMathPowTables.h, made by
+//         Scripts/vector-math-coefficients.py --pow-tables). |x| = 2^k z,
+//         z in [0.705, 1.41) falls in one of 128 buckets (the 7 mantissa
+//         bits after POW_OFF); c its midpoint, invc = 1/c rounded to 20 bits,
+//         r = z invc - 1 in [-2^-8, 2^-8], exact (z's top 33 bits times invc
+//         and the rest times invc are exact products, summed by 2Sum), and
+//         ln|x| = k ln2 + ln c + log1p(r); 1's bucket has invc = 1, so
+//         x = 1 gives 1 exactly. Then e^t = 2^(j/128) 2^m e^r' with t =
+//         (128m + j) ln2/128 + r', |r'| <= ln2/256, a 128-entry table of
+//         2^(j/128), and a short polynomial for e^r'.
+//         float64: ln|x| as hi + lo (k ln2 and ln c each as hi + lo, the
+//         large terms summed exactly, -r^2/2 exactly by a two-product, the
+//         rest of log1p(r) by a degree-5 polynomial: about 2^-68 relative);
+//         t = p ln|x| as a double-double (two-product); its low part is
+//         added to r'; the result is rounded once in [1, 2] and scaled by
+//         2^m in two exact steps (one rounding more where it is subnormal:
+//         those can be 1 ulp off). Measured max error 1 ulp.
+//         float32: in double, in units of 2^(1/128): L = 128 log2|x| =
+//         128k + 128 log2 c + r P(r) (about 2^-40 relative), u = p L =
+//         128m + j + r' (r' exact), 2^(u/128) = 2^m 2^(j/128) (1 + r' E(r')),
+//         rounded once to float (so subnormal results are correctly
+//         rounded and overflow gives inf). Measured max error 1 ulp (0 on
+//         the reference set). Table lookups are lane by lane, or AVX2
+//         gathers where they measured as fast.
+//         Signs and special values as IEEE pow for a finite p != 0 (p = 0
+//         gives 1 everywhere): odd integer p keeps x's sign, x < 0 finite
+//         with a non-integer p gives NaN, 0 and inf by p's sign; the fix-ups
+//         run only for vectors holding such a lane, so a lane's result
+//         does not depend on its neighbours.
 //
 // Note [Vector math chunk independence]
 // Every element goes through the same vector code: the tail of an array is
 // copied into a zero-padded vector, computed and copied out. The libm
-// fallback of sin and cos is decided per element. So an element's result
+// fallback of sin and cos is decided per element; pow's special-value
+// fix-ups, skipped for vectors without special lanes, leave other lanes'
+// results as they were. So an element's result
 // depends on its value and the path only, never on where a chunk begins.
 
 #include <math.h>
@@ -38,6 +70,7 @@
 #include <string.h>
 
 #include "CKVectorMath.h"
+#include "VectorMathPowTables.h"
 
 #pragma clang fp contract(off)
 
@@ -52,6 +85,8 @@ typedef int64_t vl __attribute__((vector_size(CK_W)));
 typedef uint64_t vul __attribute__((vector_size(CK_W)));
 // Half as many floats as a vector holds: float sin and cos run in double.
 typedef float vfh __attribute__((vector_size(CK_W / 2)));
+typedef int32_t vih __attribute__((vector_size(CK_W / 2)));
+typedef uint32_t vuih __attribute__((vector_size(CK_W / 2)));
 
 #define NF ((long)(CK_W / sizeof(float)))
 #define ND ((long)(CK_W / sizeof(double)))
@@ -68,6 +103,7 @@ typedef float vfh __attribute__((vector_size(CK_W / 2)));
 #define CK_INLINE static inline __attribute__((always_inline))
 
 CK_INLINE vf self(vi m, vf a, vf b) { return (vf)((m & (vi)a) | (~m & (vi)b)); }
+CK_INLINE vfh self_h(vih m, vfh a, vfh b) { return (vfh)((m & (vih)a) | (~m & (vih)b)); }
 CK_INLINE vd seld(vl m, vd a, vd b) { return (vd)((m & (vl)a) | (~m & (vl)b)); }
 CK_INLINE vf absf(vf x) { return (vf)((vi)x & 0x7fffffff); }
 CK_INLINE vd absd(vd x) { return (vd)((vl)x & 0x7fffffffffffffffLL); }
@@ -291,19 +327,186 @@ CK_INLINE vfh cos_f32(vfh x) {
     return __builtin_convertvector(sincos_core(__builtin_convertvector(x, vd), 1, 1), vfh);
 }
 
-// MARK: pow (float)
+// MARK: pow
 
-// |x|^p for a constant p in double (log and exp above, rounded once to
-// float: the exponent's error, |p log x| 2^-52, is far below float's ulp),
-// with IEEE pow's signs: odd integer p keeps x's sign, and a finite x < 0
-// with a non-integer p gives NaN. 0 and inf fall out of log and exp.
-CK_INLINE vfh pow_f32(vfh x, double p, int odd, int integer) {
-    const vd xd = __builtin_convertvector(x, vd);
-    const vd ax = absd(xd);
-    vd y = exp_f64(p * log_f64(ax));
-    if (odd) y = (vd)((vl)y | ((vl)xd & (int64_t)0x8000000000000000ULL));
-    if (!integer) y = seld((xd < 0.0) & (xd > -INFINITY), VD(NAN), y);
-    return __builtin_convertvector(seld(xd != xd, xd, y), vfh);
+// Table lookups (Note [Vector math methods], pow): AVX2's gather (as fast
+// as loads lane by lane on Zen 3), else lane by lane.
+CK_INLINE vd lookup(const double *table, vl i) {
+#if CK_W == 32 && CK_FMA
+    return (vd)__builtin_ia32_gatherq_pd256((vd){0}, table, i, (vd)((vl){0} - 1), 8);
+#else
+    vd v;
+    for (int l = 0; l < (int)ND; l++) v[l] = table[i[l]];
+    return v;
+#endif
+}
+
+// a + b = s + *e exactly, whatever their magnitudes (2Sum).
+CK_INLINE vd two_sum(vd a, vd b, vd *e) {
+    const vd s = a + b, bv = s - a;
+    *e = (a - (s - bv)) + (b - bv);
+    return s;
+}
+
+// a + b = s + *e exactly, given a = 0 or |a| >= |b| (Fast2Sum).
+CK_INLINE vd fast_two_sum(vd a, vd b, vd *e) {
+    const vd s = a + b;
+    *e = (a - s) + b;
+    return s;
+}
+
+// a b = p + *e exactly (barring overflow): a fused multiply-add, else
+// Dekker's product of Veltkamp's 26-bit halves.
+CK_INLINE vd two_prod(vd a, vd b, vd *e) {
+    const vd p = a * b;
+#if CK_FMA
+    *e = FMA(a, b, -p);
+#else
+    const vd ca = a * 134217729.0, ah = ca - (ca - a), al = a - ah;
+    const vd cb = b * 134217729.0, bh = cb - (cb - b), bl = b - bh;
+    *e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+    return p;
+}
+
+// The reduction of pow's logarithm (both types): x = 2^k z, z in
+// [asdouble(POW_OFF), 2 asdouble(POW_OFF)), its bucket i in the tables, for
+// x > 0 normal (other lanes give garbage, in range).
+CK_INLINE vd pow_reduce(vl ix, vl *i, vd *k) {
+    const vl tmp = ix - POW_OFF;
+    *i = (vl)((vul)tmp >> 45) & (POW_N - 1);
+    // tmp >> 52 (arithmetic) through a bias; then exact as a double.
+    const vl ki = (vl)((vul)(tmp + 0x4000000000000000LL) >> 52) - 0x400;
+    *k = (vd)(ki + (vl)VD(0x1.8p52)) - 0x1.8p52;
+    return (vd)(ix - (tmp & (int64_t)0xfff0000000000000ULL));
+}
+
+// ln x as hi + *lo (|lo| <= ulp(hi) / 2, error about 2^-68 |ln x|) for
+// x > 0 finite, subnormals too.
+CK_INLINE vd pow_log_f64(vd x, vd *lo) {
+    const vl tiny = x < 0x1p-1022;
+    vl i;
+    vd k;
+    const vd z = pow_reduce((vl)seld(tiny, x * 0x1p52, x), &i, &k);
+    k = k - (vd)((vul)tiny & (vul)VD(52.0));
+    const vd invc = lookup(POW_INVC, i);
+    // r = z invc - 1 exactly, as the 2Sum of a and b: z_hi (z's top 33
+    // bits) times invc (20 bits) is exact, and so is z_hi invc - 1
+    // (Sterbenz); (z - z_hi) invc has at most 40 bits.
+    const vd zh = (vd)((vl)z & (int64_t)0xfffffffffff00000ULL);
+    const vd a = zh * invc - 1.0, b = (z - zh) * invc;
+    vd rl;
+    const vd r = two_sum(a, b, &rl);
+    // ln x = k ln 2 + ln c + r - r^2/2 + r^3 P(r): the large terms summed
+    // exactly, their errors and the small terms in lo.
+    vd e1, e2, e3, l2;
+    const vd t1 = fast_two_sum(k * POW_LN2_HI, lookup(POW_LOGC_HI, i), &e1);
+    const vd t2 = two_sum(t1, r, &e2);
+    const vd h2 = two_prod(r, -0.5 * r, &l2);
+    const vd hi = fast_two_sum(t2, h2, &e3);
+    const vd small = r * r * r * HORNER_D(r, POW_LOG_F64_COEFFS);
+    // log1p(r + rl) = log1p(r) + rl (1 - r) + O(rl r^2).
+    const vd l = ((k * POW_LN2_LO + lookup(POW_LOGC_LO, i)) + (e1 + e2 + e3 + l2 + (rl - r * rl)))
+        + small;
+    return fast_two_sum(hi, l, lo);
+}
+
+// e^(th + tl), |tl| <= ulp(th): 2^k 2^(j/128) e^r, the result scaled by
+// 2^k in two steps so that subnormal results are rounded once (from the
+// double rounded in [1, 2]) and overflow gives inf.
+CK_INLINE vd pow_exp_f64(vd th, vd tl) {
+    const double magic = 0x1.8p52;
+    tl = seld((th > -760.0) & (th < 720.0), tl, VD(0.0));
+    th = seld(th > 720.0, VD(720.0), th);
+    th = seld(th < -760.0, VD(-760.0), th);
+    const vd kt = th * POW_INV_LN2N + magic;
+    const vd kd = kt - magic;
+    const vl j = ((vl)kt - (vl)VD(magic)) & (POW_N - 1);
+    // kd ln2/128's high part is exact, and so is th minus it.
+    const vd r = ((th - kd * POW_LN2N_HI) - kd * POW_LN2N_LO) + tl;
+    const vd q = FMA(r * r, HORNER_D(r, POW_EXP_F64_COEFFS), r);
+    const vd t = lookup(POW_EXP2, j);
+    const vd y = t + t * (lookup(POW_EXP2_TAIL, j) + q);
+    // k = (kd - j) / 128 and n1 = floor(k / 2), through the bias.
+    const vd k = (kd - ((vd)(j + (vl)VD(magic)) - magic)) * (1.0 / POW_N);
+    const vl n1 = (vl)((k * 0.5 - 0.25) + magic) - (vl)VD(magic);
+    const vl n2 = (vl)(k + magic) - (vl)VD(magic) - n1;
+    return y * (vd)((n1 + 1023) << 52) * (vd)((n2 + 1023) << 52);
+}
+
+// IEEE pow's special values and signs for a finite p != 0, given y =
+// |x|^p for finite |x| other than 0 and 1: odd integer p keeps x's sign, a
+// finite x < 0 with a non-integer p gives NaN.
+CK_INLINE vd pow_specials(vd x, vd ax, vd y, double p, int odd, int integer) {
+    y = seld(ax == 0.0, VD(p > 0 ? 0.0 : INFINITY), y);
+    y = seld(ax == INFINITY, VD(p > 0 ? INFINITY : 0.0), y);
+    y = seld(ax == 1.0, VD(1.0), y);
+    if (odd) y = (vd)((vl)y | ((vl)x & (int64_t)0x8000000000000000ULL));
+    if (!integer) y = seld((x < 0.0) & (x > -INFINITY), VD(NAN), y);
+    return seld(x != x, x, y);
+}
+
+CK_INLINE vd pow_f64(vd x, double p, int odd, int integer) {
+    const vd ax = absd(x);
+    vd lo, tl;
+    const vd hi = pow_log_f64(ax, &lo);
+    const vd th = two_prod(VD(p), hi, &tl);
+    const vd y = pow_exp_f64(th, tl + p * lo);
+    // Lanes other than finite x > 0, and 1 (exact here but for a huge p
+    // without FMA), are rare: the fix-ups are skipped for vectors without.
+    const vl special = ((vul)x - 1 >= (vul){0} + 0x7fefffffffffffffULL) | (x == 1.0);
+    if (!__builtin_reduce_or(special)) return y;
+    return pow_specials(x, ax, y, p, odd, integer);
+}
+
+// Lookups of the pairs (a, b) at 32-bit indices: one 16-byte load a lane.
+CK_INLINE vd lookup_pairs(const double *table, vih i, vd *b) {
+    vd a;
+    for (int l = 0; l < (int)ND; l++) {
+        double pair[2];
+        memcpy(pair, table + 2 * i[l], sizeof pair);
+        a[l] = pair[0];
+        (*b)[l] = pair[1];
+    }
+    return a;
+}
+
+// Float pow in double, rounded once to float. In units of 2^(1/128):
+// L = 128 log2 |x| = 128 k + 128 log2 c_i + r P(r) (r = z invc_i - 1 exact:
+// z has 24 bits), relative error about 2^-40; u = p L = 128 k' + j + r'
+// (|r'| <= 1/2, exact), 2^(u/128) = 2^k' 2^(j/128) (1 + r' E(r')). The
+// reduction works on the float's bits.
+CK_INLINE vfh pow_f32(vfh xf, double p, int odd, int integer) {
+    const double magic = 0x1.8p52;
+    const vih ab = (vih)xf & 0x7fffffff;
+    const vih tiny = ab < 0x00800000;
+    const vih xb = (vih)self_h(tiny, (vfh)ab * 0x1p23f, (vfh)ab);
+    const vih tmp = xb - 0x3f348000;
+    const vih i = (tmp >> 16) & (POW_N - 1);
+    const vih k = (tmp >> 23) + (tiny & -23);
+    const vd z = __builtin_convertvector((vfh)(xb - (tmp & (int32_t)0xff800000)), vd);
+    vd log2c;
+    const vd r = z * lookup_pairs(POWF_LOG, i, &log2c) - 1.0;
+    const vd l = (__builtin_convertvector(k, vd) * POW_N + log2c)
+        + r * HORNER_D(r, POWF_LOG2N_F64_COEFFS);
+    vd u = p * l;
+    u = seld(u > 16800.0, VD(16800.0), u);
+    u = seld(u < -21000.0, VD(-21000.0), u);
+    const vd kt = u + magic;
+    const vl ki = (vl)kt - (vl)VD(magic), j = ki & (POW_N - 1);
+    const vd re = u - (kt - magic);
+    const vd q = re * HORNER_D(re, POWF_EXP2N_F64_COEFFS);
+    // 2^k' 2^(j/128): k' added to the exponent field ((ki - j) << 45 = k' << 52).
+    const vd s = (vd)((vl)lookup(POW_EXP2, j) + ((ki - j) << 45));
+    vd y = FMA(s, q, s);
+    // x = 1 gives 1 exactly here; the other special lanes (not finite x >
+    // 0) are rare: the fix-ups are skipped for vectors without.
+    const vih special = (vuih)xf - 1 >= (vuih){0} + 0x7f7fffffu;
+    if (__builtin_reduce_or(special)) {
+        const vd x = __builtin_convertvector(xf, vd);
+        y = pow_specials(x, absd(x), y, p, odd, integer);
+    }
+    return __builtin_convertvector(y, vfh);
 }
 
 // MARK: drivers (Note [Vector math chunk independence])
@@ -349,21 +552,30 @@ CK_DRIVER(ck_sin_f64, double, vd, sin_f64, CK_LIBM_FIXUP(sin, double))
 CK_DRIVER(ck_cos_f32, float, vfh, cos_f32, CK_LIBM_FIXUP(cosf, float))
 CK_DRIVER(ck_cos_f64, double, vd, cos_f64, CK_LIBM_FIXUP(cos, double))
 
-void CK_NAME(ck_pow_f32)(const float *x, float *y, long n, double p) {
-    enum { lanes = sizeof(vfh) / sizeof(float) };
-    const int integer = p == floor(p);
-    const int odd = integer && fabs(p) < 0x1p53 && fmod(p, 2.0) != 0.0;
-    long i = 0;
-    for (; i + lanes <= n; i += lanes) {
-        vfh a, v;
-        memcpy(&a, x + i, sizeof a);
-        v = pow_f32(a, p, odd, integer);
-        memcpy(y + i, &v, sizeof v);
+// pow: x^0 = 1 for every x; p's kind decided once.
+#define CK_POW_DRIVER(fn, T, V, core)                                         \
+    void CK_NAME(fn)(const T *x, T *y, long n, double p) {                   \
+        enum { lanes = sizeof(V) / sizeof(T) };                              \
+        if (p == 0) {                                                        \
+            for (long i = 0; i < n; i++) y[i] = 1;                           \
+            return;                                                          \
+        }                                                                    \
+        const int integer = p == floor(p);                                   \
+        const int odd = integer && fabs(p) < 0x1p53 && fmod(p, 2.0) != 0.0;  \
+        long i = 0;                                                          \
+        for (; i + lanes <= n; i += lanes) {                                 \
+            V a, v;                                                          \
+            memcpy(&a, x + i, sizeof a);                                     \
+            v = core(a, p, odd, integer);                                    \
+            memcpy(y + i, &v, sizeof v);                                     \
+        }                                                                    \
+        if (i < n) {                                                         \
+            V a = {0}, v;                                                    \
+            memcpy(&a, x + i, (size_t)(n - i) * sizeof(T));                  \
+            v = core(a, p, odd, integer);                                    \
+            memcpy(y + i, &v, (size_t)(n - i) * sizeof(T));                  \
+        }                                                                    \
     }
-    if (i < n) {
-        vfh a = {0}, v;
-        memcpy(&a, x + i, (size_t)(n - i) * sizeof(float));
-        v = pow_f32(a, p, odd, integer);
-        memcpy(y + i, &v, (size_t)(n - i) * sizeof(float));
-    }
-}
+
+CK_POW_DRIVER(ck_pow_f32, float, vfh, pow_f32)
+CK_POW_DRIVER(ck_pow_f64, double, vd, pow_f64)

@@ -285,17 +285,92 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
     return Int(d.magnitude)
 }
 
-/// `pow` with a constant exponent p (rounded to Float, as `power` does),
-/// `Float` only (computed in double): against libm's double `pow` rounded
-/// to `Float`, a reference 29 bits more precise
-/// (rounding twice can leave it 1 ulp from the correctly rounded value in
-/// rare cases, which the bound allows for), with IEEE pow's special values.
+/// `pow` with a constant exponent p (rounded to Float for `Float`, as
+/// `power` does) on every path: against correctly rounded references
+/// (`Tests/VectorMathReference/vector-math-pow.bin`, mpmath at 256 bits,
+/// written by `Scripts/vector-math-reference.py` for the inputs of
+/// `inputs`), against libm's double `pow` rounded to `Float` on more points
+/// (29 bits more precise: the correctly rounded value but in rare
+/// double-rounding cases), IEEE pow's special values, and results
+/// independent of the split.
 @Suite struct VectorMathPowTests {
     static let exponents: [Double] = [0.5, 3, -1.5, 2.5, -3, 1.0 / 3, 7, 0.1, -0.5, 1.5]
 
-    static func inputs(count: Int) -> [Float] {
+    /// The script's inputs for exponent index `pi`: point i uses mode i % 4.
+    static func inputs<T: ReferenceElement>(_ pi: Int, _: T.Type, count: Int) -> [T] {
+        var g = WorkloadGenerator(
+            seed: 0x5EED_0200 + 16 * UInt64(pi) + (T.self == Float.self ? 0 : 1))
+        return (0..<count).map { i -> T in
+            switch i % 4 {
+            case 0: T(g.uniform(0, 10))
+            case 1: T(g.uniform(-10, 10))
+            case 2:
+                T(g.uniform(1, 2) * Double(sign: .plus, exponent: g.int(60) - 30, significand: 1))
+            default: T(g.uniform(1 - 1.0 / 64, 1 + 1.0 / 64))
+            }
+        }
+    }
+
+    /// Inputs and correctly rounded results (NaN where libm gives NaN) for
+    /// exponent index `pi`: each result is the value with the stored low
+    /// bits nearest to libm's.
+    static func reference<T: ReferenceElement>(_ pi: Int, _: T.Type) -> (x: [T], y: [T]) {
+        let data = try! Data(
+            contentsOf: VectorMathAccuracyTests.folder.appendingPathComponent("vector-math-pow.bin")
+        )
+        let values = data.withUnsafeBytes { raw in
+            (0..<data.count / 2).map {
+                UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * $0, as: UInt16.self))
+            }
+        }
+        let count = values.count / (2 * exponents.count)
+        let offset = ((T.self == Float.self ? 0 : exponents.count) + pi) * count
+        let x = inputs(pi, T.self, count: count)
+        let f = UnaryFunction.pow(exponents[pi])
+        let y = x.enumerated().map { k, xk -> T in
+            let approx = f.apply(xk)
+            if approx.isNaN { return approx }
+            var candidate = (approx.bits & ~0xFFFF) | UInt64(values[offset + k])
+            if candidate > approx.bits && candidate - approx.bits > 0x8000 { candidate &-= 0x10000 }
+            if candidate < approx.bits && approx.bits - candidate > 0x8000 { candidate &+= 0x10000 }
+            return T(bits: candidate)
+        }
+        return (x, y)
+    }
+
+    @Test(arguments: 0..<10, [false, true])
+    func withinTheBoundOfTheCorrectlyRoundedOnEveryPath(pi: Int, double: Bool) {
+        if double { check(pi, Double.self) } else { check(pi, Float.self) }
+    }
+
+    func check<T: ReferenceElement>(_ pi: Int, _: T.Type) {
+        let p = Self.exponents[pi]
+        let f = UnaryFunction.pow(p)
+        let bound = VectorMath.maxUlpError(f, T.self)!
+        let (x, reference) = Self.reference(pi, T.self)
+        #expect(x.count * Self.exponents.count >= 10_000)
+        let libmApart = x.indices.map { ulpDistance(f.apply(x[$0]), reference[$0]) }.max() ?? 0
+        #expect(libmApart <= 2, "pow(x, \(p)) \(T.dtype): libm \(libmApart) ulp from the reference")
+        var line = "vector math pow(x, \(p)) \(T.dtype) (\(x.count) points): max ulp"
+        for isa in InstructionSet.supported {
+            let y = VectorMathAccuracyTests.run(f, x, isa)
+            var worst = 0
+            var worstX = T.zero
+            for k in x.indices {
+                let d = ulpDistance(y[k], reference[k])
+                if d > worst { (worst, worstX) = (d, x[k]) }
+            }
+            line += " \(isa) \(worst) (x = \(worstX))"
+            #expect(
+                Double(worst) <= bound,
+                "pow(x, \(p)) \(T.dtype) \(isa): \(worst) ulp at x = \(worstX)")
+        }
+        print(line)
+    }
+
+    static func floatInputs(count: Int) -> [Float] {
         var g = WorkloadGenerator(seed: 0x5EED_0100)
-        var x = (0..<count).map { i -> Float in
+        return (0..<count).map { i -> Float in
             switch i % 3 {
             case 0: Float(g.uniform(0, 10))
             case 1: Float(g.uniform(-10, 10))
@@ -304,19 +379,13 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
                     g.uniform(1, 2) * Double(sign: .plus, exponent: g.int(60) - 30, significand: 1))
             }
         }
-        x += [
-            0, -0.0, .infinity, -.infinity, .nan, 1, -1, .leastNonzeroMagnitude,
-            -.leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
-            -.greatestFiniteMagnitude, 2, -2, 0.5, -0.5, 1e-20, 1e20,
-        ]
-        return x
     }
 
     @Test(arguments: exponents)
-    func withinTheBoundOnEveryPathWithIEEESpecialValues(p: Double) {
+    func float32WithinTheBoundOfLibmInDouble(p: Double) {
         let f = UnaryFunction.pow(p)
         let bound = VectorMath.maxUlpError(f, Float.self)!
-        let x = Self.inputs(count: 30_000)
+        let x = Self.floatInputs(count: 30_000)
         // The exponent as the catalog's `power` uses it: rounded to Float.
         let reference = x.map { Float(Foundation.pow(Double($0), Double(Float(p)))) }
         for isa in InstructionSet.supported {
@@ -332,20 +401,104 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
                     worst = max(worst, ulpDistance(y[k], reference[k]))
                 }
             }
-            print("vector math pow(x, \(p)) float32: max ulp \(isa) \(worst)")
             #expect(Double(worst) <= bound, "pow(x, \(p)) on \(isa): \(worst) ulp")
         }
     }
 
-    @Test func exactPowersStayExactAndFloat64IsNotVectorised() {
+    /// Special and edge values: x = ±0, ±inf, NaN, ±1, the extremes and
+    /// subnormals, for exponents of every kind (odd and even integers,
+    /// non-integers, positive and negative, huge).
+    static func specialInputs<T: ReferenceElement>(_: T.Type) -> [T] {
+        [
+            0, -0.0, .infinity, -.infinity, .nan, 1, -1, 2, -2, 0.5, -0.5, 10, -10,
+            .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .leastNormalMagnitude,
+            -.leastNormalMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+            T(1e-20), T(1e20), T(1) + .ulpOfOne, T(1) - .ulpOfOne / 2,
+        ]
+    }
+
+    static let specialExponents: [Double] = [
+        0.5, -0.5, 3, -3, 4, -4, 2.5, -2.5, 7, 0.1, 1e10, -1e10, 1e30, 1.5, -1.5, 1e-3, 0x1p60 + 1,
+    ]
+
+    @Test(arguments: [false, true])
+    func specialValuesAsIEEEPow(double: Bool) {
+        if double { checkSpecials(Double.self) } else { checkSpecials(Float.self) }
+    }
+
+    func checkSpecials<T: ReferenceElement>(_: T.Type) {
+        let x = Self.specialInputs(T.self)
+        for p in Self.specialExponents {
+            let f = UnaryFunction.pow(p)
+            let bound = VectorMath.maxUlpError(f, T.self)!
+            // libm (in double for Float: Float's own powf is not the
+            // reference of the accuracy table).
+            let expected = x.map { xk -> T in
+                T.self == Float.self
+                    ? T(Foundation.pow(Double(xk), Double(Float(p)))) : T.pow(xk, T(p))
+            }
+            for isa in InstructionSet.supported {
+                let y = VectorMathAccuracyTests.run(f, x, isa)
+                for k in x.indices {
+                    let e = expected[k]
+                    if e.isNaN || e.isInfinite || e == 0 || e.magnitude == 1 {
+                        #expect(
+                            y[k].bits == e.bits || (y[k].isNaN && e.isNaN),
+                            "pow(\(x[k]), \(p)) \(T.dtype) \(isa) = \(y[k]), not \(e)")
+                    } else {
+                        #expect(
+                            Double(ulpDistance(y[k], e)) <= bound,
+                            "pow(\(x[k]), \(p)) \(T.dtype) \(isa) = \(y[k]), not \(e)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func resultsDoNotDependOnTheSplit(double: Bool) {
+        if double { checkSplits(Double.self) } else { checkSplits(Float.self) }
+    }
+
+    func checkSplits<T: ReferenceElement>(_: T.Type) {
+        let x = Self.inputs(3, T.self, count: 999) + Self.specialInputs(T.self)
+        for p in [2.5, -3, 1.0 / 3] {
+            let f = UnaryFunction.pow(p)
+            for isa in InstructionSet.supported {
+                let whole = VectorMathAccuracyTests.run(f, x, isa)
+                for chunk in [1, 7, 16, 33] {
+                    var y = [T](repeating: 0, count: x.count)
+                    x.withUnsafeBufferPointer { xs in
+                        y.withUnsafeMutableBufferPointer { ys in
+                            var start = 0
+                            while start < x.count {
+                                let n = min(chunk, x.count - start)
+                                _ = VectorMath.apply(
+                                    f, x: xs.baseAddress! + start, y: ys.baseAddress! + start,
+                                    count: n, isa: isa)
+                                start += n
+                            }
+                        }
+                    }
+                    #expect(
+                        zip(whole, y).allSatisfy { $0.bits == $1.bits },
+                        "pow(x, \(p)) \(T.dtype) \(isa): chunks of \(chunk) differ")
+                }
+            }
+        }
+    }
+
+    @Test func exactPowersStayExact() {
         var y: Float = 0
         var yd: Double = 0
         let x: Float = 3
         let xd: Double = 3
         for p in [0.0, 1, 2, -1, .infinity, .nan] {
             #expect(!VectorMath.apply(.pow(p), x: [x], y: &y, count: 1))
+            #expect(!VectorMath.apply(.pow(p), x: [xd], y: &yd, count: 1))
         }
-        #expect(!VectorMath.apply(.pow(0.5), x: [xd], y: &yd, count: 1))
+        #expect(VectorMath.apply(.pow(0.5), x: [xd], y: &yd, count: 1))
+        #expect(yd == Double(3).squareRoot())
         #expect(VectorMath.apply(.pow(0.5), x: [x], y: &y, count: 1))
         #expect(y == Float(3).squareRoot())
     }

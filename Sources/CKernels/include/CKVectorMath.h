@@ -1,7 +1,7 @@
 // Vectorised elementwise math: y[i] = f(x[i]) for i in 0..<n, for exp,
-// log, tanh, sigmoid, sin and cos, Float and Double, and y[i] = x[i]^p for
-// Float (p finite; computed in double), one function per
-// instruction set (baseline; AVX2+FMA and AVX-512 on x86-64 only, to be
+// log, tanh, sigmoid, sin and cos, and y[i] = x[i]^p (p finite), Float and
+// Double, one function per instruction set (baseline; AVX2+FMA and AVX-512
+// on x86-64 only, to be
 // called only where ck_isa_support() reports them). Reached from Swift
 // through Kernels/VectorMath.swift. Error bounds: docs/ops.md, "Accuracy of
 // the vectorised math". An element's result depends only on its value and
@@ -24,7 +24,8 @@
     void ck_sin_f64_##isa(const double *x, double *y, long n);               \
     void ck_cos_f32_##isa(const float *x, float *y, long n);                 \
     void ck_cos_f64_##isa(const double *x, double *y, long n);               \
-    void ck_pow_f32_##isa(const float *x, float *y, long n, double p);
+    void ck_pow_f32_##isa(const float *x, float *y, long n, double p);       \
+    void ck_pow_f64_##isa(const double *x, double *y, long n, double p);
 
 CK_VECTOR_MATH_DECLARE(baseline)
 #if defined(__x86_64__)

@@ -23,13 +23,10 @@ enum ElementwiseKernels {
         case .sqrt: for e in r { y[e] = x[e].squareRoot() }
         case .pow(2): for e in r { y[e] = x[e] * x[e] }
         default:
-            // exp, log, tanh, sigmoid, sin, cos: the vector kernels
-            // (Kernels/VectorMath.swift); pow and the rest via libm. The
-            // Float pow kernel (computed in double) measured slower than
-            // libm's powf on AMD EPYC Zen 3 (AVX2 111, baseline 45, powf
-            // 146 M elements/s: `bench kernels`), so it is not used here.
-            if case .pow = f {
-            } else if !r.isEmpty,
+            // exp, log, tanh, sigmoid, sin, cos and pow: the vector kernels
+            // (Kernels/VectorMath.swift); pow's exact powers (0, 1, −1)
+            // via `power`.
+            if !r.isEmpty,
                 VectorMath.apply(f, x: x + r.lowerBound, y: y + r.lowerBound, count: r.count)
             {
                 return
@@ -56,17 +53,24 @@ enum ElementwiseKernels {
         // Each case reads only what `NodeKernel.vjpReads` declares (the
         // other buffer may already hold something else).
         case .sqrt: t.storeEach(r) { g[$0] / (2 * y[$0]) }
-        case .sin: sinCosVJP(.cos, x, g, t, r) { g, c in g * c }
-        case .cos: sinCosVJP(.sin, x, g, t, r) { g, s in -g * s }
-        case .log, .pow, .abs:
+        case .sin: derivativeVJP(.cos, x, g, t, r) { g, c in g * c }
+        case .cos: derivativeVJP(.sin, x, g, t, r) { g, s in -g * s }
+        case .pow(0): t.storeEach(r) { _ in 0 }
+        case .pow(let p):
+            // g·p·x^(p−1), x^(p−1) as `power` would (its exact powers
+            // included) by the vector kernel.
+            let tp = T(p)
+            derivativeVJP(.pow(p - 1), x, g, t, r) { g, d in g * tp * d }
+        case .log, .abs:
             for e in r { t.store(e, f.pullback(x: x[e], y: 0, g: g[e])) }
         }
     }
 
-    /// The VJP of sin or cos: `derivative` (cos or sin) of x by the vector
-    /// kernels into a stack block, then `rule(g, derivative(x))` stored.
+    /// The VJP of sin, cos or pow: `derivative` (cos, sin or x^(p−1)) of x
+    /// by the vector kernels into a stack block, then
+    /// `rule(g, derivative(x))` stored.
     @inline(__always)
-    static func sinCosVJP<T>(
+    static func derivativeVJP<T>(
         _ derivative: UnaryFunction, _ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
         _ t: VJPTarget<T>, _ r: Range<Int>, _ rule: (T, T) -> T
     ) {
