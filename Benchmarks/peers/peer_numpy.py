@@ -91,6 +91,21 @@ def s1(args):
 
 # MARK: S2
 
+def mlp3_forward(x, w1, b1, w2, b2, w3, b3):
+    """A three-layer ReLU MLP's forward pass and its softmax's pieces (S2, S5):
+    pre-activations, activations, logits z, their row maxima, exp(z - max)
+    and its row sums."""
+    h1 = x @ w1 + b1
+    r1 = np.maximum(h1, 0)
+    h2 = r1 @ w2 + b2
+    r2 = np.maximum(h2, 0)
+    z = r2 @ w3 + b3
+    zmax = z.max(axis=1, keepdims=True)
+    e = np.exp(z - zmax)
+    s = e.sum(axis=1, keepdims=True)
+    return h1, r1, h2, r2, z, zmax, e, s
+
+
 def s2(args):
     weights, biases, x, labels = W.mlp_data()
     ws = [w.copy() for w in weights]
@@ -103,14 +118,7 @@ def s2(args):
     def step():
         w1, w2, w3 = ws
         b1, b2, b3 = bs
-        h1 = x @ w1 + b1
-        r1 = np.maximum(h1, 0)
-        h2 = r1 @ w2 + b2
-        r2 = np.maximum(h2, 0)
-        z = r2 @ w3 + b3
-        zmax = z.max(axis=1, keepdims=True)
-        e = np.exp(z - zmax)
-        s = e.sum(axis=1, keepdims=True)
+        h1, r1, h2, r2, z, zmax, e, s = mlp3_forward(x, w1, b1, w2, b2, w3, b3)
         lse = np.log(s) + zmax
         loss = float(np.mean(lse[:, 0] - z[np.arange(batch), labels]))
         dz = (e / s - onehot) / np.float32(batch)
@@ -228,14 +236,7 @@ def s5(args):
         total = 0.0
         for k in range(steps):
             xb = x[k * batch:(k + 1) * batch]
-            h1 = xb @ w1 + c_1
-            r1 = np.maximum(h1, 0)
-            h2 = r1 @ w2 + c_2
-            r2 = np.maximum(h2, 0)
-            z = r2 @ w3 + c_3
-            zmax = z.max(axis=1, keepdims=True)
-            e = np.exp(z - zmax)
-            s = e.sum(axis=1, keepdims=True)
+            h1, r1, h2, r2, z, zmax, e, s = mlp3_forward(xb, w1, c_1, w2, c_2, w3, c_3)
             onehot = onehots[k]
             total += float(np.mean(np.log(s) + zmax - (z * onehot).sum(axis=1, keepdims=True)))
             dz = (e / s - onehot) / np.float32(batch)

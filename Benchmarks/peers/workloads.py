@@ -143,17 +143,24 @@ MLP_LAYERS = (784, 512, 512, 10)
 MLP_FLOPS_PER_STEP = 410_800_000.0  # 2 m n k per matmul, 3 forward + 5 backward
 
 
-def mlp_data(batch: int = 128, layers=MLP_LAYERS):
-    """Weights W_l (fan_in x fan_out, float32) = (unit() - 0.5) * 2 / sqrt(fan_in),
-    layer by layer, row by row; biases 0; then inputs unit() (batch x 784); then
-    labels draw64() mod 10. Seed 7."""
-    g = LCG(7)
+def mlp_weights(g, layers):
+    """Weights W_l (fan_in x fan_out, float32) = (unit() - 0.5) * 2 / sqrt(fan_in)
+    drawn from `g`, layer by layer, row by row; biases 0."""
     weights, biases = [], []
     for fan_in, fan_out in zip(layers[:-1], layers[1:]):
         scale = 2 / math.sqrt(fan_in)
         w = ((g.units(fan_in * fan_out) - 0.5) * scale).astype(np.float32)
         weights.append(w.reshape(fan_in, fan_out))
         biases.append(np.zeros(fan_out, dtype=np.float32))
+    return weights, biases
+
+
+def mlp_data(batch: int = 128, layers=MLP_LAYERS):
+    """Weights W_l (fan_in x fan_out, float32) = (unit() - 0.5) * 2 / sqrt(fan_in),
+    layer by layer, row by row; biases 0; then inputs unit() (batch x 784); then
+    labels draw64() mod 10. Seed 7."""
+    g = LCG(7)
+    weights, biases = mlp_weights(g, layers)
     x = g.units(batch * layers[0]).astype(np.float32).reshape(batch, layers[0])
     labels = g.draws64(batch) % 10
     return weights, biases, x, labels
@@ -216,12 +223,7 @@ def small_mlp_data(samples: int = S5_SAMPLES, layers=S5_LAYERS):
     Every epoch starts from these weights with Adam's state at zero
     (Note [S5 epochs start afresh] in Sources/BackpropWorkloads/SmallMLPTraining.swift)."""
     g = LCG(5)
-    weights, biases = [], []
-    for fan_in, fan_out in zip(layers[:-1], layers[1:]):
-        scale = 2 / math.sqrt(fan_in)
-        w = ((g.units(fan_in * fan_out) - 0.5) * scale).astype(np.float32)
-        weights.append(w.reshape(fan_in, fan_out))
-        biases.append(np.zeros(fan_out, dtype=np.float32))
+    weights, biases = mlp_weights(g, layers)
     x = np.empty((samples, 2), dtype=np.float64)
     labels = np.empty(samples, dtype=np.int64)
     for i in range(samples):

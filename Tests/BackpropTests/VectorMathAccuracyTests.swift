@@ -137,12 +137,7 @@ import Testing
         var line = "vector math \(name) \(T.dtype) (\(x.count) points): max ulp"
         for isa in InstructionSet.supported {
             let y = Self.run(f, x, isa)
-            var worst = 0
-            var worstX = T.zero
-            for k in x.indices {
-                let d = ulpDistance(y[k], reference[k])
-                if d > worst { (worst, worstX) = (d, x[k]) }
-            }
+            let (worst, worstX) = largestUlpDistance(y, reference, at: x)
             line += " \(isa) \(worst) (x = \(worstX))"
             #expect(
                 Double(worst) <= bound, "\(name) \(T.dtype) \(isa): \(worst) ulp at x = \(worstX)")
@@ -272,6 +267,18 @@ extension Double: ReferenceElement {
     init(bits: UInt64) { self.init(bitPattern: bits) }
 }
 
+/// The largest ulp distance between `y` and `reference`, and the input
+/// `x` where it occurs (the first such; 0 and x's zero when all agree).
+func largestUlpDistance<T: ReferenceElement>(_ y: [T], _ reference: [T], at x: [T]) -> (Int, T) {
+    var worst = 0
+    var worstX = T.zero
+    for k in x.indices {
+        let d = ulpDistance(y[k], reference[k])
+        if d > worst { (worst, worstX) = (d, x[k]) }
+    }
+    return (worst, worstX)
+}
+
 /// The number of representable values between a and b (0 for +0 and −0);
 /// NaN against NaN is 0, NaN against a number `Int.max`.
 func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
@@ -354,12 +361,7 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
         var line = "vector math pow(x, \(p)) \(T.dtype) (\(x.count) points): max ulp"
         for isa in InstructionSet.supported {
             let y = VectorMathAccuracyTests.run(f, x, isa)
-            var worst = 0
-            var worstX = T.zero
-            for k in x.indices {
-                let d = ulpDistance(y[k], reference[k])
-                if d > worst { (worst, worstX) = (d, x[k]) }
-            }
+            let (worst, worstX) = largestUlpDistance(y, reference, at: x)
             line += " \(isa) \(worst) (x = \(worstX))"
             #expect(
                 Double(worst) <= bound,

@@ -77,21 +77,8 @@ func stridedLoop(
     _ dims: Dims4, _ range: Range<Int>, _ sa: SIMD4<Int>, _ sb: SIMD4<Int>,
     _ body: (Int, Int, Int) -> Void
 ) {
-    guard !range.isEmpty else { return }
-    var idx = dims.index(of: range.lowerBound)
-    var k = range.lowerBound
-    let inner = dims.extents[3]
-    while k < range.upperBound {
-        let run = Swift.min(inner - idx[3], range.upperBound - k)
-        var oa = dot(idx, sa)
-        var ob = dot(idx, sb)
-        for t in 0..<run {
-            body(k + t, oa, ob)
-            oa += sa[3]
-            ob += sb[3]
-        }
-        k += run
-        dims.advance(&idx, by: run)
+    stridedRuns(dims, range, sa, sb) { k, oa, ob, run in
+        for t in 0..<run { body(k + t, oa + t * sa[3], ob + t * sb[3]) }
     }
 }
 

@@ -175,15 +175,28 @@ struct SummedSet: Sendable {
     var count: Int { dims.count }
 }
 
+/// What ``PairwiseCounter`` adds: a float64 sum, or a vector of them.
+private protocol PairwiseSummand {
+    init()
+    static func + (a: Self, b: Self) -> Self
+}
+extension Double: PairwiseSummand {}
+extension SIMD4<Double>: PairwiseSummand {}
+
 /// Pairwise combination of leaf sums in leaf order: a binary counter whose
-/// stack holds the sums of complete power-of-two groups of leaves.
-private struct PairwiseCounter {
-    let stack: UnsafeMutablePointer<Double>
+/// stack holds the sums of complete power-of-two groups of leaves. `V` is
+/// `Double`, or a vector of them summing several columns in step.
+private struct PairwiseCounter<V: PairwiseSummand> {
+    let stack: UnsafeMutablePointer<V>
     var depth = 0
     var leaves = 0
 
+    init(stack: UnsafeMutablePointer<V>) {
+        self.stack = stack
+    }
+
     @inline(__always)
-    mutating func push(_ value: Double) {
+    mutating func push(_ value: V) {
         var v = value
         var k = leaves
         while k & 1 == 1 {
@@ -197,8 +210,8 @@ private struct PairwiseCounter {
     }
 
     /// The sum of everything pushed: the stack, newest to oldest.
-    var total: Double {
-        guard depth > 0 else { return 0 }
+    var total: V {
+        guard depth > 0 else { return V() }
         var s = stack[depth - 1]
         var i = depth - 1
         while i > 0 {
@@ -230,8 +243,7 @@ extension Summation {
             while j + 4 <= r.upperBound {
                 // The pairwise counter of Note [Summation order] on vectors
                 // (32 levels: 2^32 leaves of 128 rows).
-                var depth = 0
-                var leaves = 0
+                var counter = PairwiseCounter(stack: stack.baseAddress!)
                 var row = 0
                 while row < m {
                     let length = Swift.min(leafLength, m - row)
@@ -257,26 +269,10 @@ extension Summation {
                         p += n
                         i += 1
                     }
-                    var k = leaves
-                    while k & 1 == 1 {
-                        depth -= 1
-                        s = stack[depth] + s
-                        k >>= 1
-                    }
-                    stack[depth] = s
-                    depth += 1
-                    leaves += 1
+                    counter.push(s)
                     row += length
                 }
-                var total = V()
-                if depth > 0 {
-                    total = stack[depth - 1]
-                    var d = depth - 1
-                    while d > 0 {
-                        d -= 1
-                        total = stack[d] + total
-                    }
-                }
+                let total = counter.total
                 for l in 0..<4 { store(j + l, T(total[l])) }
                 j += 4
             }
