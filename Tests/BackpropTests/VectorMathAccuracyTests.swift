@@ -212,6 +212,26 @@ import Testing
         if double { checkSplits(fi, Double.self) } else { checkSplits(fi, Float.self) }
     }
 
+    /// `f` over `x` on `isa`, called on consecutive pieces of `chunk` elements.
+    static func runInChunks<T: ReferenceElement>(
+        _ f: UnaryFunction, _ x: [T], _ isa: InstructionSet, chunk: Int
+    ) -> [T] {
+        var y = [T](repeating: 0, count: x.count)
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { ys in
+                var start = 0
+                while start < x.count {
+                    let n = min(chunk, x.count - start)
+                    _ = VectorMath.apply(
+                        f, x: xs.baseAddress! + start, y: ys.baseAddress! + start, count: n,
+                        isa: isa)
+                    start += n
+                }
+            }
+        }
+        return y
+    }
+
     func checkSplits<T: ReferenceElement>(_ fi: Int, _: T.Type) {
         let f = Self.functions[fi].f
         // Random points and the edges, at every offset modulo the widths.
@@ -221,19 +241,7 @@ import Testing
         for isa in InstructionSet.supported {
             let whole = Self.run(f, x, isa)
             for chunk in [1, 7, 16, 33] {
-                var y = [T](repeating: 0, count: x.count)
-                x.withUnsafeBufferPointer { xs in
-                    y.withUnsafeMutableBufferPointer { ys in
-                        var start = 0
-                        while start < x.count {
-                            let n = min(chunk, x.count - start)
-                            _ = VectorMath.apply(
-                                f, x: xs.baseAddress! + start, y: ys.baseAddress! + start, count: n,
-                                isa: isa)
-                            start += n
-                        }
-                    }
-                }
+                let y = Self.runInChunks(f, x, isa, chunk: chunk)
                 #expect(
                     zip(whole, y).allSatisfy { $0.bits == $1.bits },
                     "\(f) \(T.dtype) \(isa): chunks of \(chunk) differ")
@@ -469,19 +477,7 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
             for isa in InstructionSet.supported {
                 let whole = VectorMathAccuracyTests.run(f, x, isa)
                 for chunk in [1, 7, 16, 33] {
-                    var y = [T](repeating: 0, count: x.count)
-                    x.withUnsafeBufferPointer { xs in
-                        y.withUnsafeMutableBufferPointer { ys in
-                            var start = 0
-                            while start < x.count {
-                                let n = min(chunk, x.count - start)
-                                _ = VectorMath.apply(
-                                    f, x: xs.baseAddress! + start, y: ys.baseAddress! + start,
-                                    count: n, isa: isa)
-                                start += n
-                            }
-                        }
-                    }
+                    let y = VectorMathAccuracyTests.runInChunks(f, x, isa, chunk: chunk)
                     #expect(
                         zip(whole, y).allSatisfy { $0.bits == $1.bits },
                         "pow(x, \(p)) \(T.dtype) \(isa): chunks of \(chunk) differ")
