@@ -70,6 +70,41 @@ struct GraphChecker<T: TensorElement> {
         fine ? PlanOptions(grain: 64, inlineThreshold: 256, maxChunksPerNode: 16) : PlanOptions()
     }
 
+    /// The first bit that differs between `baseline` and an output and
+    /// gradients, described; `nil` when they are bitwise equal.
+    static func firstResultDifference(
+        _ baseline: (threads: Int, output: Tensor<T>, gradients: [String: Tensor<T>]),
+        _ output: Tensor<T>, _ gradients: [String: Tensor<T>]
+    ) -> String? {
+        firstBitDifference(baseline.output, output, name: "output")
+            ?? gradients.keys.sorted().lazy.compactMap({ name in
+                firstBitDifference(
+                    baseline.gradients[name]!, gradients[name]!, name: "gradient of '\(name)'")
+            }).first
+    }
+
+    /// The same graph planned without fusion (Note [Fusion]), run once on
+    /// the first runtime: fusion must not change a bit.
+    func checkUnfused(
+        against baseline: (threads: Int, output: Tensor<T>, gradients: [String: Tensor<T>])
+    ) throws(StressFailure) {
+        var unfusedOptions = planOptions
+        unfusedOptions.fusion = false
+        let execution: Execution<T>
+        do {
+            execution = try Execution(plan: Plan(graph, options: unfusedOptions))
+            try execution.run(on: runtimes[0])
+        } catch {
+            throw failure(.execution, "unfused plan: \(error)")
+        }
+        if let difference = Self.firstResultDifference(
+            baseline, execution.output, execution.gradients)
+        {
+            throw failure(
+                .determinism, "\(difference) of the unfused plan differs from the fused one")
+        }
+    }
+
     func run() throws(StressFailure) -> GraphCheckResult {
         var result = GraphCheckResult(latencies: runtimes.map { _ in [] })
         let plan = Plan(graph, options: planOptions)
@@ -93,14 +128,7 @@ struct GraphChecker<T: TensorElement> {
                 let output = execution.output
                 let gradients = execution.gradients
                 if let baseline {
-                    if let difference = Self.firstBitDifference(
-                        baseline.output, output, name: "output")
-                        ?? gradients.keys.sorted().lazy.compactMap({ name in
-                            Self.firstBitDifference(
-                                baseline.gradients[name]!, gradients[name]!,
-                                name: "gradient of '\(name)'")
-                        }).first
-                    {
+                    if let difference = Self.firstResultDifference(baseline, output, gradients) {
                         throw failure(
                             .determinism,
                             "\(difference) at \(runtime.threads) threads (run \(repeatIndex + 1)) "
@@ -112,8 +140,9 @@ struct GraphChecker<T: TensorElement> {
                 }
             }
         }
-        result.checks[.determinism] = 1
         guard let baseline else { return result }
+        try checkUnfused(against: baseline)
+        result.checks[.determinism] = 1
         result.digest.add(baseline.output)
         for name in baseline.gradients.keys.sorted() {
             result.digest.add(name)

@@ -1,6 +1,6 @@
 /// Every buffer a plan needs, by id: its size, what it holds, and the first
 /// and last time an item touches it (Note [Memory reuse]). Passes add
-/// buffers as they need them; 6-ArenaLayout gives each its place in the
+/// buffers as they need them; 7-ArenaLayout gives each its place in the
 /// arena (``layout()``).
 struct BufferTable {
     /// Per buffer: its size in elements.

@@ -25,13 +25,17 @@ struct PlanBuilder<T: TensorElement> {
     /// Per node: whether it needs a gradient.
     var requiresGradient: [Bool] = []
 
-    // 2-NodeBuffers and every pass that adds a buffer.
+    // 2-Fusion.
+    /// The forward phase levels and the chains (Note [Fusion]).
+    var fusion = FusionGroups()
+
+    // 3-NodeBuffers and every pass that adds a buffer.
     var buffers = BufferTable()
     var nodeBuffers: NodeBuffers
     /// Leaves with a value slot (inputs, parameters, constants in use).
     var leaves: [NodeID] = []
 
-    // 3-ForwardSchedule, 4-BackwardSchedule, 5-UpdatePhases.
+    // 4-ForwardSchedule, 5-BackwardSchedule, 6-UpdatePhases.
     var phases: PhaseSchedule
     var edges: EdgeTable
     /// Join sources (buffer ids), in item order: a join reads a range of them.
@@ -58,20 +62,16 @@ struct PlanBuilder<T: TensorElement> {
         if options.scalarTape, let tape = lowerToTape() { return tape }  // 0-TapeLowering
         compileKernels()  // 1-Kernels
         markGradientRequirement()
-        // Fusion (design.md §4) slots in here, as Passes/2-Fusion.swift (the
-        // later files' numbers move up one): it needs the kernels and which
-        // nodes need gradients, and must run before buffers are given out (a
-        // fused intermediate needs none) and before anything is chunked
-        // (3-ForwardSchedule then splits each fused group's kernel as one).
-        allocateNodeBuffers()  // 2-NodeBuffers
-        scheduleForward()  // 3-ForwardSchedule: chunk chains, two-stage reductions
+        fuse()  // 2-Fusion: chunk chains (Note [Fusion])
+        allocateNodeBuffers()  // 3-NodeBuffers
+        scheduleForward()  // 4-ForwardSchedule: chunks, chains glued, two-stage reductions
         if hasBackwardPass {
-            scheduleBackward()  // 4-BackwardSchedule: grouped edges, partials, joins
-            if let optimizer = options.optimizer { scheduleUpdates(optimizer) }  // 5-UpdatePhases
+            scheduleBackward()  // 5-BackwardSchedule: grouped edges, partials, joins
+            if let optimizer = options.optimizer { scheduleUpdates(optimizer) }  // 6-UpdatePhases
         }
-        recordLifetimes()  // 6-ArenaLayout: lifetimes, then places by liveness
+        recordLifetimes()  // 7-ArenaLayout: lifetimes, then places by liveness
         let layout = buffers.layout()
-        return resolveOffsets(layout)  // 7-Offsets: offsets, placement spans
+        return resolveOffsets(layout)  // 8-Offsets: offsets, placement spans
     }
 
     /// Whether the plan differentiates: asked to, and the output depends on

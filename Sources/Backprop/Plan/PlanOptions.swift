@@ -22,6 +22,10 @@ public struct PlanOptions: Sendable, Equatable {
     /// kernel by default]). With OpenBLAS results differ in the last bits
     /// from the own kernel's, and still do not depend on the thread count.
     public var useBLAS: Bool
+    /// Whether the planner fuses nodes into groups that run chunk by chunk
+    /// in one task (`// Note [Fusion]`). On by default; fused and unfused
+    /// plans give the same bits.
+    public var fusion: Bool
     /// Whether a graph of scalar nodes lowers to a flat tape run on the
     /// calling thread (see `// Note [Scalar tape]`).
     public var scalarTape: Bool
@@ -42,8 +46,9 @@ public struct PlanOptions: Sendable, Equatable {
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
         maxChunksPerNode: Int = 64, useBLAS: Bool? = nil, scalarTape: Bool = true,
-        optimizer: Optimizer? = nil
+        fusion: Bool = true, optimizer: Optimizer? = nil
     ) {
+        self.fusion = fusion
         self.optimizer = optimizer
         self.useBLAS = useBLAS ?? BLAS.preferredByDefault
         self.scalarTape = scalarTape

@@ -14,6 +14,10 @@ public struct PlanStatistics: Sendable, Equatable {
     public var tasks = 0, items = 0
     /// Whether the graph was lowered to a scalar tape (then there are no phases).
     public var scalarTape = false
+    /// Fused groups (chunk chains, Note [Fusion]): how many, the nodes
+    /// chained below their roots, and the groups rooted at a matrix
+    /// product (epilogues).
+    public var fusedGroups = 0, fusedNodes = 0, fusedEpilogues = 0
     /// Edges that share chunks with other edges into the same gradient
     /// (computed one after another in one task; no partial buffer).
     public var groupedEdges = 0

@@ -1,7 +1,7 @@
 // Training through an execution: steps, the optimizer's hyperparameters
 // and state, reading and copying parameters, and binding minibatches from
 // memory without allocating. The update phases themselves are planned in
-// Plan/Passes/5-UpdatePhases.swift (Note [Optimizer phases]).
+// Plan/Passes/6-UpdatePhases.swift (Note [Optimizer phases]).
 
 extension Execution {
     // MARK: Steps

@@ -1,7 +1,7 @@
 import CKernels
 
 // Ranged optimizer updates: the work of a plan's update phases
-// (Note [Optimizer phases] in 5-UpdatePhases.swift). Work units are parameter
+// (Note [Optimizer phases] in 6-UpdatePhases.swift). Work units are parameter
 // elements; each element is updated from its own value, gradient and state
 // only, so any chunking gives the same bits. State is interleaved per
 // element: SGD keeps v at state[e], Adam keeps m at state[2e] and v at

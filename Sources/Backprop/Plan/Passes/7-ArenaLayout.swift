@@ -1,4 +1,4 @@
-// Pass 6: every buffer's lifetime on the timeline of work items, then its
+// Pass 7: every buffer's lifetime on the timeline of work items, then its
 // place in the arena.
 
 // Note [Memory reuse]

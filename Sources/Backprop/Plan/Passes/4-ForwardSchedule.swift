@@ -1,11 +1,12 @@
-// Pass 3: the forward pass's phases. Nodes are scheduled by phase level
-// (Note [Chunk chains]); each level's chunks form one block, and two-stage
+// Pass 4: the forward pass's phases. Nodes are scheduled by the phase
+// levels of 2-Fusion (Note [Chunk chains]); each level's chunks form one
+// block, a chain's nodes glued per chunk, and two-stage
 // reductions add a block of combines after it (Note [Two-stage reductions]).
 
 extension PlanBuilder {
     /// Schedules the forward pass, one phase level at a time, and closes it.
     mutating func scheduleForward() {
-        let (phaseLevels, chained) = chunkChains()
+        let (phaseLevels, chained) = (fusion.levels, fusion.chained)
         for level in phaseLevels {
             var work = WorkBlock()
             var combine = WorkBlock()
@@ -96,65 +97,5 @@ extension PlanBuilder {
             options.maxChunksPerNode, saturatingProduct(outputs, reducedCount) / options.grain)
         guard outputs < wanted, reducedCount >= 64 else { return nil }
         return Swift.min(reducedCount / 16, Swift.max(2, wanted / outputs))
-    }
-
-    /// Note [Chunk chains]
-    /// An elementwise node k whose newest parent j computes its output by
-    /// element ranges runs each of its chunks right after j's chunk of the
-    /// same range, in the same task, while that range is still in cache
-    /// (S3's mul → add → tanh streams each vector once instead of three
-    /// times). k joins j's phase level; this is safe because k reads only
-    /// element e of j, j's chunk e-range is written just before, and k's
-    /// other parents (read at any position: a broadcast bias) are all from
-    /// strictly earlier phase levels. j may also be a matrix product, whose
-    /// chunks are whole rows: then k's chunk is those rows' elements, and
-    /// a bias add and activation run on each block of rows as the product
-    /// leaves it (an epilogue in cache, and one phase per layer instead of
-    /// two: fewer barriers per training step).
-    /// Chunk ranges are j's (the chain root's), a function of the plan only,
-    /// and k computes each element whole, so the bits do not change.
-    /// The backward pass keeps the true levels.
-    ///
-    /// - Returns: the forward phase levels (nodes to schedule, in id order;
-    ///   chained nodes are left out of them) and, per chain root, the nodes
-    ///   chained below it in topological order.
-    private func chunkChains() -> (levels: [[NodeID]], chained: [NodeID: [NodeID]]) {
-        let n = graph.count
-        var phaseLevel = [Int](repeating: 0, count: n)
-        var root = [Int](repeating: -1, count: n)
-        var chained: [NodeID: [NodeID]] = [:]
-        var levels: [[NodeID]] = []
-        for k in graph.topologicalOrder where cone[k] && !graph.op(of: k).isLeaf {
-            let parents = graph.parents(of: k)
-            var top = -1
-            var topLevel = -1
-            var unique = true
-            for p in parents {
-                if phaseLevel[p] > topLevel {
-                    topLevel = phaseLevel[p]
-                    top = p
-                    unique = true
-                } else if phaseLevel[p] == topLevel && p != top {
-                    unique = false
-                }
-            }
-            if unique, top >= 0, !graph.op(of: top).isLeaf, kernels[k].forwardUnitsAreElements,
-                parents.indices.allSatisfy({
-                    parents[$0] != top || kernels[k].readsElementwise(slot: $0)
-                }),
-                kernels[top].elementsPerForwardUnit != nil || root[top] >= 0,
-                graph.shape(of: top) == graph.shape(of: k)
-            {
-                phaseLevel[k] = topLevel
-                let r = root[top] >= 0 ? root[top] : top
-                root[k] = r
-                chained[r, default: []].append(k)
-                continue
-            }
-            phaseLevel[k] = topLevel + 1
-            while levels.count < phaseLevel[k] { levels.append([]) }
-            levels[phaseLevel[k] - 1].append(k)
-        }
-        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained)
     }
 }

@@ -1,4 +1,4 @@
-// Pass 4: the backward pass's phases. Levels run in reverse; each edge's
+// Pass 5: the backward pass's phases. Levels run in reverse; each edge's
 // contribution goes straight into its parent's gradient (the only edge
 // into it from a level), shares chunks with the level's other edges into
 // it (Note [Grouped edges]), or goes through a partial buffer summed at

@@ -1,4 +1,4 @@
-// Pass 2: a buffer for each node's value, gradient and scratch, and the
+// Pass 3: a buffer for each node's value, gradient and scratch, and the
 // cotangent's (Note [Memory reuse] says which are permanent). Later passes
 // add the partial buffers and optimizer state they need.
 

@@ -1,4 +1,4 @@
-// Pass 5: a training plan's update phases, after the backward pass.
+// Pass 6: a training plan's update phases, after the backward pass.
 
 // Note [Optimizer phases]
 // A training plan (PlanOptions.optimizer) ends with update phases: after

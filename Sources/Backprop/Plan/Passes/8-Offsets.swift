@@ -1,4 +1,4 @@
-// Pass 7: buffer ids become arena offsets, and the placement spans that
+// Pass 8: buffer ids become arena offsets, and the placement spans that
 // NUMA placement reads (Note [Arena placement]) are recorded; the result is
 // the plan's tables.
 

@@ -1,0 +1,116 @@
+// Pass 2: fusion — which nodes run together, chunk by chunk, in one task
+// (Note [Fusion]). Runs after the kernels and the gradient marks are known
+// and before buffers are given out or anything is chunked.
+
+// Note [Fusion]
+// Every primitive node is a pass over memory, forward and again for each
+// VJP; fusing a group of nodes makes it one pass. What this pipeline fuses
+// today is *chunk chains* (Note [Chunk chains]): an elementwise node runs
+// each of its chunks right after its newest parent's chunk of the same
+// range, in the same task, while that range is in cache — elementwise
+// chains, and a matrix product's bias add and activation on each block of
+// rows as the product leaves it (an epilogue in cache). A chain is one
+// group: one phase level, one task per chunk, its intermediates read back
+// from cache instead of memory. Each node still computes every element
+// whole with its own kernel, so fused and unfused plans
+// (`PlanOptions.fusion`) give the same bits (`FusionTests`).
+//
+// Not yet: intermediates kept in registers or an L1-sized tile instead of
+// an arena buffer (a chain member that no one outside the chain and no VJP
+// reads needs no buffer), and fused backward (a chain's VJPs as one kernel
+// that recomputes cheap forward values; XLA's approach) — the next steps
+// of this pass, with the store-or-recompute cost model. `PlanStatistics`
+// reports the groups (`fusedGroups`, `fusedNodes`, `fusedEpilogues`).
+
+/// The forward pass's phase levels after fusion, and the chains.
+struct FusionGroups {
+    /// Phase levels: the nodes to schedule, in id order (chained nodes are
+    /// left out; they run with their chain's root).
+    var levels: [[NodeID]] = []
+    /// Per chain root: the nodes chained below it, in topological order.
+    var chained: [NodeID: [NodeID]] = [:]
+}
+
+extension PlanBuilder {
+    /// The most nodes in one chain, its root included. Every member's value
+    /// is live across all of the chain's chunks (they interleave), so a
+    /// long chain would keep that many buffers at once where unchained
+    /// nodes reuse a few (`buffersAreReusedByLiveness`: 50 adds); longer
+    /// runs start a new chain. Until fused intermediates need no buffer
+    /// (Note [Fusion]), this bounds the arena.
+    static var maxChainLength: Int { 8 }
+
+    /// Forms the chains (Note [Fusion], Note [Chunk chains]) and counts them.
+    mutating func fuse() {
+        let (levels, chained) = chunkChains()
+        fusion = FusionGroups(levels: levels, chained: chained)
+        statistics.fusedGroups = chained.count
+        statistics.fusedNodes = chained.values.reduce(0) { $0 + $1.count }
+        statistics.fusedEpilogues =
+            chained.keys.filter {
+                if case .matmul = kernels[$0] { true } else { false }
+            }.count
+    }
+
+    /// Note [Chunk chains]
+    /// An elementwise node k whose newest parent j computes its output by
+    /// element ranges runs each of its chunks right after j's chunk of the
+    /// same range, in the same task, while that range is still in cache
+    /// (S3's mul → add → tanh streams each vector once instead of three
+    /// times). k joins j's phase level; this is safe because k reads only
+    /// element e of j, j's chunk e-range is written just before, and k's
+    /// other parents (read at any position: a broadcast bias) are all from
+    /// strictly earlier phase levels. j may also be a matrix product, whose
+    /// chunks are whole rows: then k's chunk is those rows' elements, and
+    /// a bias add and activation run on each block of rows as the product
+    /// leaves it (an epilogue in cache, and one phase per layer instead of
+    /// two: fewer barriers per training step).
+    /// Chunk ranges are j's (the chain root's), a function of the plan only,
+    /// and k computes each element whole, so the bits do not change.
+    /// The backward pass keeps the true levels.
+    ///
+    /// - Returns: the forward phase levels (nodes to schedule, in id order;
+    ///   chained nodes are left out of them) and, per chain root, the nodes
+    ///   chained below it in topological order.
+    func chunkChains() -> (levels: [[NodeID]], chained: [NodeID: [NodeID]]) {
+        let n = graph.count
+        var phaseLevel = [Int](repeating: 0, count: n)
+        var root = [Int](repeating: -1, count: n)
+        var chained: [NodeID: [NodeID]] = [:]
+        var levels: [[NodeID]] = []
+        for k in graph.topologicalOrder where cone[k] && !graph.op(of: k).isLeaf {
+            let parents = graph.parents(of: k)
+            var top = -1
+            var topLevel = -1
+            var unique = true
+            for p in parents {
+                if phaseLevel[p] > topLevel {
+                    topLevel = phaseLevel[p]
+                    top = p
+                    unique = true
+                } else if phaseLevel[p] == topLevel && p != top {
+                    unique = false
+                }
+            }
+            if options.fusion, unique, top >= 0, !graph.op(of: top).isLeaf,
+                kernels[k].forwardUnitsAreElements,
+                parents.enumerated().allSatisfy({ slot, p in
+                    p != top || kernels[k].readsElementwise(slot: slot)
+                }),
+                kernels[top].elementsPerForwardUnit != nil || root[top] >= 0,
+                graph.shape(of: top) == graph.shape(of: k),
+                (chained[root[top] >= 0 ? root[top] : top]?.count ?? 0) + 1 < Self.maxChainLength
+            {
+                phaseLevel[k] = topLevel
+                let r = root[top] >= 0 ? root[top] : top
+                root[k] = r
+                chained[r, default: []].append(k)
+                continue
+            }
+            phaseLevel[k] = topLevel + 1
+            while levels.count < phaseLevel[k] { levels.append([]) }
+            levels[phaseLevel[k] - 1].append(k)
+        }
+        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained)
+    }
+}

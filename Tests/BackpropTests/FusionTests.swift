@@ -1,0 +1,89 @@
+import BackpropStress
+import BackpropWorkloads
+import Testing
+
+@testable import Backprop
+
+/// Note [Fusion]: what the fusion pass groups (a plan-structure test), and
+/// that fused and unfused plans (`PlanOptions.fusion`) give the same bits,
+/// each identical across 1–4 threads, on random graphs and on workloads.
+@Suite struct FusionTests {
+    /// S3's shape in small: `tanh(a ⊙ b + a)` over vectors, two levels.
+    static func wideGraph() throws -> Graph<Float> {
+        var rng = WorkloadGenerator(seed: 21)
+        let b = GraphBuilder<Float>()
+        var level = (0..<6).map { b.input("x\($0)", .random([4_096], &rng)) }
+        for _ in 0..<2 {
+            level = (0..<6).map { j in
+                let (p, q) = (level[j], level[(j * 5 + 1) % 6])
+                return (p * q + p).tanh()
+            }
+        }
+        return try b.build(output: level.dropFirst().reduce(level[0], +).sum())
+    }
+
+    static let options = PlanOptions(grain: 1_024, inlineThreshold: 2_048)
+
+    static func unfused(_ options: PlanOptions) -> PlanOptions {
+        var o = options
+        o.fusion = false
+        return o
+    }
+
+    @Test func planStructure() throws {
+        let graph = try Self.wideGraph()
+        let fused = Plan(graph, options: Self.options).statistics
+        let unfused = Plan(graph, options: Self.unfused(Self.options)).statistics
+        // Each node's mul roots a chain of its add and tanh; the output's
+        // adds chain below each other's where the newest parent is unique.
+        #expect(fused.fusedGroups >= 12)
+        #expect(fused.fusedNodes >= 24)
+        #expect(fused.fusedEpilogues == 0)
+        #expect(unfused.fusedGroups == 0 && unfused.fusedNodes == 0)
+        #expect(fused.forwardPhases < unfused.forwardPhases)
+        #expect(fused.levels == unfused.levels)
+
+        // An MLP: the bias add and ReLU after each 32-wide product form an
+        // epilogue; the last product (3 outputs per row) roots none.
+        let mlp = try Model<Float>.mlp(layers: [4, 32, 32, 3], seed: 2).trainingGraph(batch: 64)
+        let stats = Plan(mlp, options: Self.options).statistics
+        #expect(stats.fusedEpilogues == 2)
+        #expect(stats.fusedNodes >= 4)
+        let plain = Plan(mlp, options: Self.unfused(Self.options)).statistics
+        #expect(plain.fusedEpilogues == 0 && plain.forwardPhases > stats.forwardPhases)
+    }
+
+    /// Fused and unfused plans of `graph`: each bitwise the same at 1–4
+    /// threads (`runEverywhere`), and the same bits as each other.
+    static func expectSameBits<T>(_ graph: Graph<T>, _ options: PlanOptions) throws {
+        let fused = try runEverywhere(graph, options: options, threads: [1, 2, 3, 4], repeats: 2)
+        let unfused = try runEverywhere(
+            graph, options: Self.unfused(options), threads: [1, 2, 3, 4], repeats: 2)
+        #expect(fused.output.isBitwiseEqual(to: unfused.output))
+        #expect(fused.gradients.keys.sorted() == unfused.gradients.keys.sorted())
+        for (name, g) in fused.gradients {
+            #expect(g.isBitwiseEqual(to: unfused.gradients[name]!), "gradient of \(name)")
+        }
+    }
+
+    @Test func fusedAndUnfusedAgreeOnWorkloads() throws {
+        try Self.expectSameBits(try Self.wideGraph(), Self.options)
+        try Self.expectSameBits(
+            try Workloads.mlp(batch: 32, layers: [64, 48, 32, 10]), Self.options)
+        try Self.expectSameBits(
+            try classifier(seed: 3, batch: 64, features: 24, hidden: 32), Self.options)
+    }
+
+    @Test(arguments: 1...12 as ClosedRange<UInt64>)
+    func fusedAndUnfusedAgreeOnRandomGraphs(seed: UInt64) throws {
+        var settings = StressGraphSettings()
+        settings.kind = .tensor
+        let generator = StressGenerator(settings: settings)
+        let options = PlanOptions(
+            grain: 64, inlineThreshold: 128, maxChunksPerNode: 8, scalarTape: false)
+        switch try generator.graph(seed: seed) {
+        case .float32(let g): try Self.expectSameBits(g, options)
+        case .float64(let g): try Self.expectSameBits(g, options)
+        }
+    }
+}
