@@ -232,6 +232,23 @@ import Testing
         return y
     }
 
+    /// Expects `f` over `x` on `isa` to give the whole array's bits when
+    /// called on pieces of 1, 7, 16 and 33 elements; returns the whole
+    /// array's result.
+    @discardableResult
+    static func expectChunksAgree<T: ReferenceElement>(
+        _ f: UnaryFunction, _ x: [T], _ isa: InstructionSet, _ label: String
+    ) -> [T] {
+        let whole = run(f, x, isa)
+        for chunk in [1, 7, 16, 33] {
+            let y = runInChunks(f, x, isa, chunk: chunk)
+            #expect(
+                zip(whole, y).allSatisfy { $0.bits == $1.bits },
+                "\(label): chunks of \(chunk) differ")
+        }
+        return whole
+    }
+
     func checkSplits<T: ReferenceElement>(_ fi: Int, _: T.Type) {
         let f = Self.functions[fi].f
         // Random points and the edges, at every offset modulo the widths.
@@ -239,13 +256,7 @@ import Testing
             Array(Self.inputs(fi, T.self, count: 999))
             + Self.edges(Self.functions[fi].name, T.self).map(\.x)
         for isa in InstructionSet.supported {
-            let whole = Self.run(f, x, isa)
-            for chunk in [1, 7, 16, 33] {
-                let y = Self.runInChunks(f, x, isa, chunk: chunk)
-                #expect(
-                    zip(whole, y).allSatisfy { $0.bits == $1.bits },
-                    "\(f) \(T.dtype) \(isa): chunks of \(chunk) differ")
-            }
+            let whole = Self.expectChunksAgree(f, x, isa, "\(f) \(T.dtype) \(isa)")
             // In place (x and y the same array) gives the same bits.
             var inPlace = x
             inPlace.withUnsafeMutableBufferPointer { b in
@@ -475,13 +486,8 @@ func ulpDistance<T: ReferenceElement>(_ a: T, _ b: T) -> Int {
         for p in [2.5, -3, 1.0 / 3] {
             let f = UnaryFunction.pow(p)
             for isa in InstructionSet.supported {
-                let whole = VectorMathAccuracyTests.run(f, x, isa)
-                for chunk in [1, 7, 16, 33] {
-                    let y = VectorMathAccuracyTests.runInChunks(f, x, isa, chunk: chunk)
-                    #expect(
-                        zip(whole, y).allSatisfy { $0.bits == $1.bits },
-                        "pow(x, \(p)) \(T.dtype) \(isa): chunks of \(chunk) differ")
-                }
+                VectorMathAccuracyTests.expectChunksAgree(
+                    f, x, isa, "pow(x, \(p)) \(T.dtype) \(isa)")
             }
         }
     }
