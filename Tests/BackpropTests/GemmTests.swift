@@ -18,11 +18,12 @@ struct GemmCase: Sendable, CustomTestStringConvertible {
     /// Odd sizes, the micro-tiles (6×8 to 14×32) and their tails, a k block
     /// boundary (256), a row block boundary (140, 144), a column panel
     /// boundary (512 doubles, 1024 floats) and one column (the matrix–vector
-    /// path), in all four transpose combinations.
+    /// path, short and with several of its eight-vector blocks of
+    /// transposed rows), in all four transpose combinations.
     static let all: [GemmCase] = {
         let shapes = [
             (1, 1, 1), (3, 5, 7), (17, 33, 65), (64, 64, 64), (150, 9, 300), (37, 1, 40),
-            (9, 1030, 21), (29, 47, 257),
+            (9, 1030, 21), (29, 47, 257), (150, 1, 300),
         ]
         var cases: [GemmCase] = []
         for (m, n, k) in shapes {
