@@ -215,7 +215,7 @@ import Testing
         // copied in; one at 2 threads with a plan fine enough to split the
         // matrix products and the update, its minibatches bound in place;
         // trained in lockstep.
-        var serial = PlanOptions(), parallel = PlanOptions(grain: 2048, inlineThreshold: 4096)
+        var serial = PlanOptions(), parallel = PlanOptions(grain: 128, inlineThreshold: 256)
         serial.optimizer = .sgd(learningRate: 0.1)
         parallel.optimizer = serial.optimizer
         let graph = try model.trainingGraph(batch: 64)

@@ -2,9 +2,37 @@
 // ranged forward kernel, the ranged VJP, and what a VJP reads. Exhaustive
 // switches with no `default:`, like Op+Catalog.swift.
 
+// Note [Cost units]
+// Work is estimated in element-operations: one simple elementwise operation
+// on one element (an add, a copy), about 0.1–0.3 ns with the vector
+// kernels; a transcendental function counts 8. A matrix product counts its
+// multiply-adds over 8 (`multiplyAddsPerOperation`): the micro-kernel is
+// that much faster per multiply-add than an elementwise kernel per element,
+// and before that factor a 64 × 64 × 64 product (about 9 µs on one Zen 3
+// core) counted as much as 500 µs of elementwise work, so S5's small
+// products went parallel and S5 ran slower at 2 threads than at 1
+// (56 → 64–70 µs per step in half of the processes). The costs decide
+// chunk counts (`PlanOptions.grain`) and which levels are worth a parallel
+// phase (`PlanOptions.inlineThreshold`, 262,144: ~25–80 µs of work, well
+// above what a hand-off to another core costs with hot workers, its cache
+// lines included); they are functions of the graph only, never of the
+// thread count (Note [Determinism]).
+
 extension NodeKernel {
     /// Cost of one transcendental function call, in element-operations.
     private static let transcendental = 8
+
+    /// Multiply-adds of a matrix product per element-operation: the
+    /// register-blocked kernel retires a multiply-add in about an eighth of
+    /// the time an elementwise kernel spends on an element (Zen 3, AVX2:
+    /// 60 GFLOP/s against 3–10 G elements/s), so a product's cost per row
+    /// is its k·n multiply-adds over 8 (Note [Cost units]).
+    private static let multiplyAddsPerOperation = 8
+
+    /// The cost of `multiplyAdds` of a matrix product, in element-operations.
+    private static func productCost(_ multiplyAdds: Int) -> Int {
+        Swift.max(1, multiplyAdds / multiplyAddsPerOperation)
+    }
 
     private static func unaryCost(_ f: UnaryFunction) -> Int {
         switch f {
@@ -23,7 +51,7 @@ extension NodeKernel {
         case .copy, .concat: (n, 1)
         case .unary(let f): (n, Self.unaryCost(f))
         case .binary(_, let b): (n, b.same ? 1 : 3)
-        case .matmul(let g): (g.batch * g.m, 2 * g.k * g.n)
+        case .matmul(let g): (g.batch * g.m, Self.productCost(g.k * g.n))
         case .reduce(_, let geo): (n, geo.reducedCount)
         case .transpose, .broadcast, .slice: (n, 2)
         case .softmax(let view, _): (view.outer * view.inner, 3 * Self.transcendental * view.length)
@@ -104,8 +132,14 @@ extension NodeKernel {
         case .matmul(let g):
             // A destination row sums over every batch when its operand is shared.
             slot == 0
-                ? (MatmulKernels.vjpRows(g, slot: 0), 2 * g.n * g.k * (g.aBatched ? 1 : g.batch))
-                : (MatmulKernels.vjpRows(g, slot: 1), 2 * g.m * g.n * (g.bBatched ? 1 : g.batch))
+                ? (
+                    MatmulKernels.vjpRows(g, slot: 0),
+                    Self.productCost(g.n * g.k * (g.aBatched ? 1 : g.batch))
+                )
+                : (
+                    MatmulKernels.vjpRows(g, slot: 1),
+                    Self.productCost(g.m * g.n * (g.bBatched ? 1 : g.batch))
+                )
         case .reduce: (n, 1)
         case .broadcast(_, let summed, _): (n, summed.count)
         case .softmax(let view, _): (view.outer * view.inner, 2 * view.length)

@@ -5,12 +5,13 @@
 public struct PlanOptions: Sendable, Equatable {
     /// Whether to compile the backward pass (gradients) or the forward pass only.
     public var gradients: Bool
-    /// The target cost of one chunk, in element-operations (about a
-    /// nanosecond each). A node costing more is split into several chunks.
+    /// The target cost of one chunk, in element-operations (Note [Cost
+    /// units]). A node costing more is split into several chunks.
     public var grain: Int
-    /// Levels cheaper than this run as one task on one worker, and runs of
-    /// such levels merge into one serial segment: waking another thread
-    /// would cost more than the work.
+    /// Levels cheaper than this (in element-operations, Note [Cost units])
+    /// run as one task on one worker, and runs of such levels merge into
+    /// one serial segment: handing work to another core would cost more
+    /// than it saves. 262,144 by default.
     public var inlineThreshold: Int
     /// The most chunks one node is split into.
     public var maxChunksPerNode: Int
@@ -44,7 +45,7 @@ public struct PlanOptions: Sendable, Equatable {
 
     /// Creates plan options.
     public init(
-        gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 65_536,
+        gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 262_144,
         maxChunksPerNode: Int = 64, useBLAS: Bool? = nil, scalarTape: Bool = true,
         fusion: Bool = true, optimizer: Optimizer? = nil
     ) {
