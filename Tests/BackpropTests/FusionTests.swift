@@ -42,6 +42,25 @@ import Testing
         #expect(unfused.fusedGroups == 0 && unfused.fusedNodes == 0)
         #expect(fused.forwardPhases < unfused.forwardPhases)
         #expect(fused.levels == unfused.levels)
+        // Note [In-place chains]: every add and tanh computes into its mul's
+        // buffer (12 chains, 24 nodes), and some of the output's adds into
+        // their chain parent's; a tanh, whose VJP reads its value, is never
+        // overwritten. Forward traffic falls by the buffers that vanish.
+        #expect(fused.inPlaceValues >= 24 && unfused.inPlaceValues == 0)
+        #expect(fused.forwardBytes < unfused.forwardBytes / 2)
+        #expect(fused.backwardBytes == unfused.backwardBytes)
+        let plan = Plan(graph, options: Self.options)
+        let offsets = plan.tables.valueOffset
+        var tanhs = 0
+        for k in 0..<graph.count {
+            guard case .unary(.tanh) = graph.op(of: k) else { continue }
+            tanhs += 1
+            let add = graph.parents(of: k).first!
+            let mul = graph.parents(of: add).first!
+            #expect(offsets[k] == offsets[add] && offsets[add] == offsets[mul])
+            for c in graph.children(of: k) { #expect(offsets[c] != offsets[k]) }
+        }
+        #expect(tanhs == 12)
 
         // An MLP: the bias add and ReLU after each 32-wide product form an
         // epilogue; the last product (3 outputs per row) roots none.
@@ -51,6 +70,16 @@ import Testing
         #expect(stats.fusedNodes >= 4)
         let plain = Plan(mlp, options: Self.unfused(Self.options)).statistics
         #expect(plain.fusedEpilogues == 0 && plain.forwardPhases > stats.forwardPhases)
+        // Product, bias add and ReLU of each hidden layer share one buffer:
+        // the product's VJP reads its inputs only, the add's nothing, and
+        // ReLU's its output.
+        #expect(stats.inPlaceValues == 4)
+        #expect(stats.forwardBytes < plain.forwardBytes)
+        // Without a backward pass nothing reads values back, so the loss's
+        // chain may overwrite more; with fusion off, nothing is overwritten.
+        var inference = Self.options
+        inference.gradients = false
+        #expect(Plan(mlp, options: inference).statistics.inPlaceValues >= 4)
     }
 
     /// Fused and unfused plans of `graph`: each bitwise the same at 1–4

@@ -155,8 +155,8 @@ extension NodeKernel {
         case .unary(let f):
             switch f {
             case .neg: (false, false)
-            case .exp, .tanh, .sigmoid: (false, true)
-            case .log, .pow, .relu, .sin, .cos, .abs: (true, false)
+            case .exp, .tanh, .sigmoid, .relu: (false, true)
+            case .log, .pow, .sin, .cos, .abs: (true, false)
             case .sqrt: (false, true)
             }
         case .binary(let f, _):
@@ -165,7 +165,8 @@ extension NodeKernel {
             case .mul: (true, false)
             case .div: (true, true)
             }
-        case .matmul, .crossEntropy, .sigmoidCrossEntropy, .custom: (true, true)
+        case .matmul: (true, false)
+        case .crossEntropy, .sigmoidCrossEntropy, .custom: (true, true)
         case .reduce(let r, _): (r == .max, r == .max)
         case .softmax: (false, true)
         }

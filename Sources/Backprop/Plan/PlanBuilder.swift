@@ -70,6 +70,7 @@ struct PlanBuilder<T: TensorElement> {
             if let optimizer = options.optimizer { scheduleUpdates(optimizer) }  // 6-UpdatePhases
         }
         recordLifetimes()  // 7-ArenaLayout: lifetimes, then places by liveness
+        recordPlannedTraffic()
         let layout = buffers.layout()
         return resolveOffsets(layout)  // 8-Offsets: offsets, placement spans
     }

@@ -18,6 +18,13 @@ public struct PlanStatistics: Sendable, Equatable {
     /// chained below their roots, and the groups rooted at a matrix
     /// product (epilogues).
     public var fusedGroups = 0, fusedNodes = 0, fusedEpilogues = 0
+    /// Chained nodes computed in place, in their chain parent's buffer
+    /// (Note [In-place chains]): intermediates with no buffer of their own.
+    public var inPlaceValues = 0
+    /// Planned memory traffic of each pass, in bytes: per phase, every
+    /// buffer an item of the phase reads or writes, counted once and whole
+    /// (Note [Planned traffic]); forward, backward and the optimizer's update.
+    public var forwardBytes = 0, backwardBytes = 0, updateBytes = 0
     /// Edges that share chunks with other edges into the same gradient
     /// (computed one after another in one task; no partial buffer).
     public var groupedEdges = 0

@@ -45,9 +45,12 @@ enum ElementwiseKernels {
         case .tanh: t.storeEach(r) { g[$0] * (1 - y[$0] * y[$0]) }
         case .sigmoid: t.storeEach(r) { g[$0] * y[$0] * (1 - y[$0]) }
         case .relu:
-            // Both loads first: a load under a branch kept this loop scalar.
+            // From the output: y > 0 exactly where x > 0 (y is x there, 0 or
+            // NaN elsewhere), so the input's buffer may be overwritten
+            // (Note [In-place chains]). Both loads first: a load under a
+            // branch kept this loop scalar.
             t.storeEach(r) { e in
-                let (v, d) = (x[e], g[e])
+                let (v, d) = (y[e], g[e])
                 return v > 0 ? d : 0
             }
         // Each case reads only what `NodeKernel.vjpReads` declares (the

@@ -29,6 +29,9 @@ struct FusionGroups {
     var levels: [[NodeID]] = []
     /// Per chain root: the nodes chained below it, in topological order.
     var chained: [NodeID: [NodeID]] = [:]
+    /// Chained nodes computed in place (Note [In-place chains]): the node
+    /// whose buffer each one takes over.
+    var inPlace: [NodeID: NodeID] = [:]
 }
 
 extension PlanBuilder {
@@ -42,8 +45,11 @@ extension PlanBuilder {
 
     /// Forms the chains (Note [Fusion], Note [Chunk chains]) and counts them.
     mutating func fuse() {
-        let (levels, chained) = chunkChains()
-        fusion = FusionGroups(levels: levels, chained: chained)
+        let (levels, chained, parentInChain) = chunkChains()
+        var inPlace: [NodeID: NodeID] = [:]
+        for (k, p) in parentInChain where canOverwrite(p, by: k) { inPlace[k] = p }
+        fusion = FusionGroups(levels: levels, chained: chained, inPlace: inPlace)
+        statistics.inPlaceValues = inPlace.count
         statistics.fusedGroups = chained.count
         statistics.fusedNodes = chained.values.reduce(0) { $0 + $1.count }
         statistics.fusedEpilogues =
@@ -72,11 +78,14 @@ extension PlanBuilder {
     /// - Returns: the forward phase levels (nodes to schedule, in id order;
     ///   chained nodes are left out of them) and, per chain root, the nodes
     ///   chained below it in topological order.
-    func chunkChains() -> (levels: [[NodeID]], chained: [NodeID: [NodeID]]) {
+    func chunkChains() -> (
+        levels: [[NodeID]], chained: [NodeID: [NodeID]], parentInChain: [NodeID: NodeID]
+    ) {
         let n = graph.count
         var phaseLevel = [Int](repeating: 0, count: n)
         var root = [Int](repeating: -1, count: n)
         var chained: [NodeID: [NodeID]] = [:]
+        var parentInChain: [NodeID: NodeID] = [:]
         var levels: [[NodeID]] = []
         for k in graph.topologicalOrder where cone[k] && !graph.op(of: k).isLeaf {
             let parents = graph.parents(of: k)
@@ -105,12 +114,40 @@ extension PlanBuilder {
                 let r = root[top] >= 0 ? root[top] : top
                 root[k] = r
                 chained[r, default: []].append(k)
+                parentInChain[k] = top
                 continue
             }
             phaseLevel[k] = topLevel + 1
             while levels.count < phaseLevel[k] { levels.append([]) }
             levels[phaseLevel[k] - 1].append(k)
         }
-        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained)
+        return (levels.map { $0.sorted() }.filter { !$0.isEmpty }, chained, parentInChain)
+    }
+
+    /// Note [In-place chains]
+    /// A chained node k reads its chain parent p only at the element it
+    /// writes (the chain's condition), right after p's chunk is written.
+    /// When nothing else ever reads p's value — k is p's only consumer, p
+    /// is not the output, and no VJP the plan runs reads it (neither p's
+    /// own, which may read its output, nor k's, which may read its inputs)
+    /// — k computes into p's buffer: each element is read, then
+    /// overwritten by the same kernel step (every chainable kernel reads
+    /// element e before writing e; the vector math allows x == y). p then
+    /// needs no buffer of its own: S3's mul → add → tanh and an MLP layer's
+    /// product → bias → ReLU each live in one buffer, the chunk in cache
+    /// is the tile their intermediates pass through, and memory sees one
+    /// value written instead of three. Nothing is computed differently, so
+    /// the bits are those of the unfused plan; only `Execution.value(of:)`
+    /// of p (an intermediate, which liveness may reuse anyway) now shows
+    /// k's value.
+    func canOverwrite(_ p: NodeID, by k: NodeID) -> Bool {
+        // The output's buffer is permanent (callers read it between runs).
+        guard p != graph.output, k != graph.output, !graph.op(of: p).isLeaf else { return false }
+        guard graph.children(of: p).allSatisfy({ $0 == k || !cone[$0] }) else { return false }
+        if hasBackwardPass {
+            if requiresGradient[p] && kernels[p].vjpReads.output { return false }
+            if requiresGradient[k] && kernels[k].vjpReads.inputs { return false }
+        }
+        return true
     }
 }

@@ -4,8 +4,9 @@
 
 extension PlanBuilder {
     /// Gives every node in the cone a value buffer (leaves a permanent
-    /// one), every node that needs a gradient a gradient buffer, every
-    /// kernel with scratch an aux buffer; then the cotangent's buffer.
+    /// one; a node computed in place its chain parent's), every node that
+    /// needs a gradient a gradient buffer, every kernel with scratch an aux
+    /// buffer; then the cotangent's buffer.
     mutating func allocateNodeBuffers() {
         for i in 0..<graph.count {
             let op = graph.op(of: i)
@@ -13,7 +14,7 @@ extension PlanBuilder {
             if op.isLeaf && (cone[i] || op.isDifferentiableLeaf) {
                 nodeBuffers.value[i] = buffers.newBuffer(count, .parameter, permanent: true)
                 leaves.append(i)
-            } else if cone[i] {
+            } else if cone[i] && fusion.inPlace[i] == nil {
                 nodeBuffers.value[i] = buffers.newBuffer(
                     count, .value, permanent: i == graph.output)
             }
@@ -24,6 +25,11 @@ extension PlanBuilder {
             if cone[i] && kernels[i].needsAux {
                 nodeBuffers.aux[i] = buffers.newBuffer(count, .partial)
             }
+        }
+        // In-place chains (Note [In-place chains]): a node takes over its
+        // chain parent's buffer, which may itself be taken over.
+        for i in graph.topologicalOrder {
+            if let p = fusion.inPlace[i] { nodeBuffers.value[i] = nodeBuffers.value[p] }
         }
         nodeBuffers.cotangent = buffers.newBuffer(
             graph.shape(of: graph.output).count, .parameter, permanent: true)
