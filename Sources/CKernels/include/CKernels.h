@@ -23,6 +23,7 @@ int ck_isa_support(void);
 
 #include "CKGemm.h"
 #include "CKOptimizer.h"
+#include "CKElementwise.h"
 
 /// One pause in a spin-wait loop (x86's PAUSE: a waiting thread yields the
 /// core's shared resources to its sibling and saves power; nothing
