@@ -117,20 +117,31 @@ extension Execution {
     public func bindInput(_ name: String, toUnsafeBuffer buffer: UnsafeBufferPointer<Element>)
         throws(GraphError)
     {
-        guard let node = plan.graph.node(named: name) else {
+        // The graph once: each `plan.graph` is a copy of its arrays'
+        // references (a training loop binds twice per step).
+        let graph = plan.graph
+        guard let node = graph.node(named: name) else {
             throw .unknownName(name, referencedBy: "inputs")
         }
-        guard case .input = plan.graph.op(of: node) else { throw .notAnInput(node: name) }
+        guard case .input = graph.op(of: node) else { throw .notAnInput(node: name) }
         guard plan.tables.tape == nil, let start = buffer.baseAddress else {
             return try setInput(name, from: buffer)
         }
-        let count = plan.graph.shape(of: node).count
+        let count = graph.shape(of: node).count
         guard buffer.count == count else {
             throw .shapeMismatch(
                 node: name,
                 message: "bound \(buffer.count) elements, the input has shape "
-                    + "\(plan.graph.shape(of: node)) (\(count) elements)")
+                    + "\(graph.shape(of: node)) (\(count) elements)")
         }
+        bind(node, to: start)
+    }
+
+    /// Binds input `node` to the memory at `start` (which the caller has
+    /// checked: an input of a plan without a tape, `start` holding its
+    /// elements): what ``bindInput(_:toUnsafeBuffer:)`` does after its
+    /// checks, and the ``Trainer``'s path, which checked once.
+    func bind(_ node: NodeID, to start: UnsafePointer<Element>) {
         let offset = UnsafePointer(arena.base).distance(to: start)
         if inputEdges[node] == nil { inputEdges[node] = edges(readingValueOf: node) }
         // By index: iterating an array allocates in unoptimised builds.

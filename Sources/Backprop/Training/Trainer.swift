@@ -78,6 +78,9 @@ public struct Trainer<Element: TensorElement> {
     /// Elements per row of the samples and of the labels.
     let sampleWidth: Int
     let labelWidth: Int
+    /// The two inputs' nodes, resolved once (each step binds them).
+    let sampleNode: NodeID
+    let labelNode: NodeID
 
     /// A trainer for `execution`, checked against its graph: both inputs
     /// exist, are inputs (not parameters), have `batchSize` rows, and the
@@ -104,17 +107,17 @@ public struct Trainer<Element: TensorElement> {
         guard batchSize >= 1 else { throw .invalidBatchSize(batchSize) }
         guard sampleInput != labelInput else { throw .sameInput(sampleInput) }
         let graph = execution.plan.graph
-        func rowWidth(_ name: String) throws(TrainerError) -> Int {
+        func rowWidth(_ name: String) throws(TrainerError) -> (NodeID, Int) {
             guard let node = graph.node(named: name) else { throw .unknownInput(name) }
             guard case .input = graph.op(of: node) else { throw .notAnInput(name) }
             let shape = graph.shape(of: node)
             guard shape.rank >= 1, shape.dimensions[0] == batchSize else {
                 throw .batchShapeMismatch(input: name, shape: shape, batchSize: batchSize)
             }
-            return shape.count / batchSize
+            return (node, shape.count / batchSize)
         }
-        sampleWidth = try rowWidth(sampleInput)
-        labelWidth = try rowWidth(labelInput)
+        (sampleNode, sampleWidth) = try rowWidth(sampleInput)
+        (labelNode, labelWidth) = try rowWidth(labelInput)
         let lossShape = graph.shape(of: graph.output)
         guard lossShape.count == 1 else { throw .lossNotScalar(shape: lossShape) }
         self.execution = execution
@@ -196,8 +199,7 @@ public struct Trainer<Element: TensorElement> {
                     let x = UnsafeBufferPointer(rebasing: xs[(b * xCount)..<((b + 1) * xCount)])
                     let y = UnsafeBufferPointer(rebasing: ys[(b * yCount)..<((b + 1) * yCount)])
                     bound = (x, y)
-                    try execution.bindInput(sampleInput, toUnsafeBuffer: x)
-                    try execution.bindInput(labelInput, toUnsafeBuffer: y)
+                    try bind(x, y)
                     try execution.step(on: runtime)
                     let loss = Double(execution.scalarOutput!)
                     lossSum += loss
@@ -207,6 +209,23 @@ public struct Trainer<Element: TensorElement> {
         }
         epochsCompleted += 1
         return lossSum / Double(batches)
+    }
+
+    /// Binds one minibatch's rows to the two inputs: checked once at init
+    /// (inputs, shapes) and here (sizes), then bound without looking the
+    /// names up again; a scalar tape copies them instead.
+    private func bind(
+        _ x: UnsafeBufferPointer<Element>, _ y: UnsafeBufferPointer<Element>
+    ) throws(GraphError) {
+        guard execution.plan.tables.tape == nil, let xs = x.baseAddress, let ys = y.baseAddress,
+            x.count == batchSize * sampleWidth, y.count == batchSize * labelWidth
+        else {
+            try execution.bindInput(sampleInput, toUnsafeBuffer: x)
+            try execution.bindInput(labelInput, toUnsafeBuffer: y)
+            return
+        }
+        execution.bind(sampleNode, to: xs)
+        execution.bind(labelNode, to: ys)
     }
 
     /// Trains `epochs` epochs (see ``epoch(samples:labels:on:onStep:)``).
