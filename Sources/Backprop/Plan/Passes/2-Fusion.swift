@@ -15,12 +15,22 @@
 // whole with its own kernel, so fused and unfused plans
 // (`PlanOptions.fusion`) give the same bits (`FusionTests`).
 //
-// Not yet: intermediates kept in registers or an L1-sized tile instead of
-// an arena buffer (a chain member that no one outside the chain and no VJP
-// reads needs no buffer), and fused backward (a chain's VJPs as one kernel
-// that recomputes cheap forward values; XLA's approach) — the next steps
-// of this pass, with the store-or-recompute cost model. `PlanStatistics`
-// reports the groups (`fusedGroups`, `fusedNodes`, `fusedEpilogues`).
+// A chain member that nothing outside the chain and no VJP reads needs no
+// buffer of its own: the next member computes in place over it (Note
+// [In-place chains]), so a chain's intermediates pass through the chunk
+// in cache and memory sees only the last value; `PlanStatistics` counts
+// them (`inPlaceValues`) and the planned bytes per pass (Note [Planned
+// traffic]) beside the groups (`fusedGroups`, `fusedNodes`,
+// `fusedEpilogues`).
+//
+// Not yet: fused backward (a chain's VJPs run chunk by chunk in one task,
+// recomputing cheap forward values a VJP reads instead of storing them;
+// XLA's approach) with its store-or-recompute cost model. What stands in
+// the way is the fixed order of gradient contributions (Note
+// [Determinism]): a chain's VJPs belong to different backward levels, and
+// moving one next to another changes which level, and so which grouped
+// edges and joins, a contribution to a shared gradient (S3's inputs) joins.
+// Every value a VJP reads is stored today.
 
 /// The forward pass's phase levels after fusion, and the chains.
 struct FusionGroups {
