@@ -112,6 +112,13 @@ enum ReductionKernels {
         _ range: Range<Int>
     ) {
         let g = t.g
+        if r != .max && geo.outputStrides == .zero {
+            // A reduction to one value (a loss's mean): every element gets
+            // the same g (or g / n), a plain fill.
+            let v = r == .sum ? g[0] : g[0] / T(geo.reducedCount)
+            t.storeEach(range) { _ in v }
+            return
+        }
         switch r {
         case .sum:
             stridedLoop(geo.input, range, geo.outputStrides, .zero) { e, o, _ in t.store(e, g[o]) }
