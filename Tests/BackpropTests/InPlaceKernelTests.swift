@@ -49,7 +49,8 @@ import Testing
             for f in unary {
                 let kernel = NodeKernel.unary(f)
                 let separate = try Self.run(kernel, a, b, outCount: n, inPlace: nil)
-                #expect(try Self.run(kernel, a, b, outCount: n, inPlace: 0) == separate, "\(f) n \(n)")
+                #expect(
+                    try Self.run(kernel, a, b, outCount: n, inPlace: 0) == separate, "\(f) n \(n)")
             }
             let same = Broadcast2([n], [n], out: [n])
             for f in [BinaryFunction.add, .sub, .mul, .div] {

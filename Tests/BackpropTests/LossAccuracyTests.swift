@@ -28,7 +28,11 @@ import Testing
 
     @Test(arguments: [false, true])
     func vectorisedPathAgreesWithTheScalarFormula(double: Bool) throws {
-        if double { try check(Double.self, lossUlps: 6) } else { try check(Float.self, lossUlps: 4) }
+        if double {
+            try check(Double.self, lossUlps: 6)
+        } else {
+            try check(Float.self, lossUlps: 4)
+        }
     }
 
     /// The runtime's values within `lossUlps` of the reference rounded to
@@ -59,12 +63,14 @@ import Testing
             let apart = ulpDistance(loss[k], T(expectedLoss))
             #expect(
                 apart <= lossUlps,
-                "\(T.self) z = \(zs[k]), t = \(ts[k]): loss \(loss[k]) vs \(expectedLoss), \(apart) ulp")
+                "\(T.self) z = \(zs[k]), t = \(ts[k]): loss \(loss[k]) vs \(expectedLoss), \(apart) ulp"
+            )
             let scale = Swift.max(Swift.abs(expectedGradient + ts[k]), Swift.abs(ts[k]))
             let bound = 4 * Double(T.ulpOfOne) * Swift.max(scale, Double(T.leastNormalMagnitude))
             #expect(
                 Swift.abs(Double(gradient[k]) - expectedGradient) <= bound,
-                "\(T.self) z = \(zs[k]), t = \(ts[k]): gradient \(gradient[k]) vs \(expectedGradient)")
+                "\(T.self) z = \(zs[k]), t = \(ts[k]): gradient \(gradient[k]) vs \(expectedGradient)"
+            )
         }
     }
 
@@ -107,7 +113,8 @@ import Testing
             bits.append((loss + gradient).map(\.bits))
             for e in 0..<examples {
                 let zc = Double(logits[e * classes + Int(labels[e])])
-                let scale = Swift.max(Swift.abs(Double(reference.output.scalars[e]) + zc), Swift.abs(zc))
+                let scale = Swift.max(
+                    Swift.abs(Double(reference.output.scalars[e]) + zc), Swift.abs(zc))
                 #expect(
                     Swift.abs(Double(loss[e] - reference.output.scalars[e]))
                         <= 4 * Double(T.ulpOfOne) * scale,

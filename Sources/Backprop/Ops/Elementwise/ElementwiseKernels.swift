@@ -40,11 +40,15 @@ enum ElementwiseKernels {
         _ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ r: Range<Int>
     ) {
         guard !r.isEmpty else { return }
-        let (xs, ys, n) = (UnsafeRawPointer(x + r.lowerBound), UnsafeMutableRawPointer(y + r.lowerBound), r.count)
+        let (xs, ys, n) = (
+            UnsafeRawPointer(x + r.lowerBound), UnsafeMutableRawPointer(y + r.lowerBound), r.count
+        )
         if T.self == Float.self {
-            ck_relu_f32(xs.assumingMemoryBound(to: Float.self), ys.assumingMemoryBound(to: Float.self), n)
+            ck_relu_f32(
+                xs.assumingMemoryBound(to: Float.self), ys.assumingMemoryBound(to: Float.self), n)
         } else if T.self == Double.self {
-            ck_relu_f64(xs.assumingMemoryBound(to: Double.self), ys.assumingMemoryBound(to: Double.self), n)
+            ck_relu_f64(
+                xs.assumingMemoryBound(to: Double.self), ys.assumingMemoryBound(to: Double.self), n)
         } else {
             map(x, y, r) { v in !(v <= 0) ? v : 0 }
         }
