@@ -12,34 +12,31 @@
 #include <emmintrin.h>
 #endif
 
-void ck_relu_f32(const float *x, float *y, long n) {
-    long i = 0;
+// One definition per element type: V a 128-bit vector of W elements and
+// its operations (SSE2), so float and double share the loop.
 #if defined(__x86_64__)
-    const __m128 zero = _mm_setzero_ps();
-    for (; i + 8 <= n; i += 8) {
-        const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);
-        _mm_storeu_ps(y + i, _mm_and_ps(a, _mm_cmpnle_ps(a, zero)));
-        _mm_storeu_ps(y + i + 4, _mm_and_ps(b, _mm_cmpnle_ps(b, zero)));
+#define CK_RELU_VECTORS(T, V, W, LOADU, STOREU, AND, CMPNLE, ZERO)                                \
+    const V zero = ZERO();                                                                      \
+    for (; i + 2 * W <= n; i += 2 * W) {                                                        \
+        const V a = LOADU(x + i), b = LOADU(x + i + W);                                         \
+        STOREU(y + i, AND(a, CMPNLE(a, zero)));                                                 \
+        STOREU(y + i + W, AND(b, CMPNLE(b, zero)));                                             \
     }
+#else
+#define CK_RELU_VECTORS(T, V, W, LOADU, STOREU, AND, CMPNLE, ZERO)
 #endif
-    for (; i < n; i++) {
-        const float v = x[i];
-        y[i] = !(v <= 0) ? v : 0;
-    }
-}
 
-void ck_relu_f64(const double *x, double *y, long n) {
-    long i = 0;
-#if defined(__x86_64__)
-    const __m128d zero = _mm_setzero_pd();
-    for (; i + 4 <= n; i += 4) {
-        const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);
-        _mm_storeu_pd(y + i, _mm_and_pd(a, _mm_cmpnle_pd(a, zero)));
-        _mm_storeu_pd(y + i + 2, _mm_and_pd(b, _mm_cmpnle_pd(b, zero)));
+#define CK_DEFINE_RELU(NAME, T, V, W, LOADU, STOREU, AND, CMPNLE, ZERO)                          \
+    void NAME(const T *x, T *y, long n) {                                                       \
+        long i = 0;                                                                             \
+        CK_RELU_VECTORS(T, V, W, LOADU, STOREU, AND, CMPNLE, ZERO)                              \
+        for (; i < n; i++) {                                                                    \
+            const T v = x[i];                                                                   \
+            y[i] = !(v <= 0) ? v : 0;                                                           \
+        }                                                                                       \
     }
-#endif
-    for (; i < n; i++) {
-        const double v = x[i];
-        y[i] = !(v <= 0) ? v : 0;
-    }
-}
+
+CK_DEFINE_RELU(ck_relu_f32, float, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_and_ps,
+               _mm_cmpnle_ps, _mm_setzero_ps)
+CK_DEFINE_RELU(ck_relu_f64, double, __m128d, 2, _mm_loadu_pd, _mm_storeu_pd, _mm_and_pd,
+               _mm_cmpnle_pd, _mm_setzero_pd)
