@@ -83,12 +83,19 @@ import Testing
     }
 
     /// Fused and unfused plans of `graph`: each bitwise the same at 1–4
-    /// threads (`runEverywhere`), and the same bits as each other.
+    /// threads (`runEverywhere`), and the same bits as each other; and a
+    /// fused forward-only plan's output the same bits too.
     static func expectSameBits<T>(_ graph: Graph<T>, _ options: PlanOptions) throws {
         let fused = try runEverywhere(graph, options: options, threads: [1, 2, 3, 4], repeats: 2)
         let unfused = try runEverywhere(
             graph, options: Self.unfused(options), threads: [1, 2, 3, 4], repeats: 2)
         #expect(fused.output.isBitwiseEqual(to: unfused.output))
+        // Forward only, nothing reads values back, and more nodes compute in
+        // place (Note [In-place chains]): the same output bits.
+        var inference = options
+        inference.gradients = false
+        let forward = try runEverywhere(graph, options: inference, threads: [1, 2, 4], repeats: 1)
+        #expect(forward.output.isBitwiseEqual(to: unfused.output), "forward-only plan")
         #expect(fused.gradients.keys.sorted() == unfused.gradients.keys.sorted())
         for (name, g) in fused.gradients {
             #expect(g.isBitwiseEqual(to: unfused.gradients[name]!), "gradient of \(name)")
