@@ -41,6 +41,11 @@ func classifier(
         let execution = try Execution(plan: plan)
         var rng = WorkloadGenerator(seed: 4)
         let batches = (0..<3).map { _ in Tensor<Float>.random([batch, features], &rng) }
+        // Warm up on this thread alone first: at 2 threads it may happen not
+        // to run some product in the warm-up and run it in the counted runs,
+        // and OpenBLAS sets up a thread's buffers on that thread's first
+        // call (a flaky count under the full suite's scheduling).
+        try execution.run(on: Runtime(threads: 1))
         try execution.run(on: runtime)
         allocation_counter_begin()
         // By index: iterating an array of tensors allocates in debug builds.
