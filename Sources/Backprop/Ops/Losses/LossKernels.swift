@@ -69,8 +69,9 @@ enum LossKernels {
     // Note [Vectorised log-sum-exp]
     // cross_entropy over few classes (S5: 3) called libm's exp and log
     // once per element and example, forward and again in the VJP — a tenth
-    // of S5's step. For Float and Double with at most 126 classes the
-    // runtime takes examples a block at a time: the block's z − m (m each
+    // of S5's step. With at most 127 classes (Float) or 63 (Double), so
+    // that two examples fit a 1 KiB stack block, the runtime takes
+    // examples a block at a time: the block's z − m (m each
     // example's maximum, 0 when it is not finite, as `Losses.logSumExp`)
     // by the vector exp, each example's sum of those in the blocked
     // pairwise order of Note [Summation order] (the same order as the

@@ -82,7 +82,7 @@ extension PlanBuilder {
     /// the next level). A model, not a measurement: a serial phase merging
     /// many small levels counts each buffer once though it may be touched
     /// at several times, and caches may hold a buffer across phases.
-    /// Fused and unfused plans of S3 compare 124 against 356 MB of
+    /// Fused and unfused plans of S3 compare 224 against 726 MB of
     /// forward traffic (docs/benchmarks.md has every workload's).
     mutating func recordPlannedTraffic() {
         let stride = MemoryLayout<T>.stride
