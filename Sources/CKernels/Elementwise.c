@@ -40,3 +40,31 @@ CK_DEFINE_RELU(ck_relu_f32, float, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_a
                _mm_cmpnle_ps, _mm_setzero_ps)
 CK_DEFINE_RELU(ck_relu_f64, double, __m128d, 2, _mm_loadu_pd, _mm_storeu_pd, _mm_and_pd,
                _mm_cmpnle_pd, _mm_setzero_pd)
+
+// ReLU's VJP: the mask is y > 0 (ordered: false for NaN), d = g & mask.
+#if defined(__x86_64__)
+#define CK_RELU_VJP_VECTORS(T, V, W, LOADU, STOREU, AND, CMPGT, ZERO)                             \
+    const V zero = ZERO();                                                                      \
+    for (; i + 2 * W <= n; i += 2 * W) {                                                        \
+        const V a = LOADU(y + i), b = LOADU(y + i + W);                                         \
+        STOREU(d + i, AND(LOADU(g + i), CMPGT(a, zero)));                                       \
+        STOREU(d + i + W, AND(LOADU(g + i + W), CMPGT(b, zero)));                               \
+    }
+#else
+#define CK_RELU_VJP_VECTORS(T, V, W, LOADU, STOREU, AND, CMPGT, ZERO)
+#endif
+
+#define CK_DEFINE_RELU_VJP(NAME, T, V, W, LOADU, STOREU, AND, CMPGT, ZERO)                       \
+    void NAME(const T *y, const T *g, T *d, long n) {                                           \
+        long i = 0;                                                                             \
+        CK_RELU_VJP_VECTORS(T, V, W, LOADU, STOREU, AND, CMPGT, ZERO)                           \
+        for (; i < n; i++) {                                                                    \
+            const T v = y[i], gi = g[i];                                                        \
+            d[i] = v > 0 ? gi : 0;                                                              \
+        }                                                                                       \
+    }
+
+CK_DEFINE_RELU_VJP(ck_relu_vjp_f32, float, __m128, 4, _mm_loadu_ps, _mm_storeu_ps, _mm_and_ps,
+                   _mm_cmpgt_ps, _mm_setzero_ps)
+CK_DEFINE_RELU_VJP(ck_relu_vjp_f64, double, __m128d, 2, _mm_loadu_pd, _mm_storeu_pd, _mm_and_pd,
+                   _mm_cmpgt_pd, _mm_setzero_pd)

@@ -75,4 +75,46 @@ import Testing
             }
         }
     }
+
+    /// Note [In-place gradients]: every unary VJP overwriting its own
+    /// cotangent gives the bits it writes into a buffer of its own.
+    @Test(arguments: [false, true])
+    func unaryVJPsGiveTheSameBitsInPlace(double: Bool) throws {
+        if double { try checkVJPs(Double.self) } else { try checkVJPs(Float.self) }
+    }
+
+    func checkVJPs<T: ReferenceElement>(_: T.Type) throws {
+        let unary: [UnaryFunction] = [
+            .neg, .relu, .abs, .sqrt, .pow(2), .pow(0.5), .pow(0), .exp, .log, .tanh, .sigmoid,
+            .sin, .cos,
+        ]
+        for n in [0, 1, 3, 7, 8, 9, 16, 19, 37] {
+            let x = Self.inputs(T.self, count: n)
+            let g = Self.inputs(T.self, count: n + 3).suffix(n).map { $0 }
+            for f in unary {
+                let kernel = NodeKernel.unary(f)
+                // Arena: [x | y | g | dest]; y computed by the forward kernel.
+                func vjp(inPlace: Bool) throws -> [UInt64] {
+                    var arena = x + [T](repeating: 0, count: n) + g + [T](repeating: 7, count: n)
+                    let offsets = [0]
+                    try arena.withUnsafeMutableBufferPointer { values in
+                        try offsets.withUnsafeBufferPointer { parents in
+                            let base = values.baseAddress!
+                            let io = KernelIO(
+                                values: base, parentOffsets: parents.baseAddress!,
+                                parentCount: 1, outOffset: n, aux: nil)
+                            try kernel.forward(io, 0..<n, useBLAS: false)
+                            let dest = base + (inPlace ? 2 * n : 3 * n)
+                            let target = VJPTarget(
+                                g: UnsafePointer(base + 2 * n), dest: dest, accumulate: false)
+                            kernel.vjp(slot: 0, io, target, 0..<n, useBLAS: false)
+                        }
+                    }
+                    let at = inPlace ? 2 * n : 3 * n
+                    return arena[at..<(at + n)].map(\.bits)
+                }
+                #expect(try vjp(inPlace: true) == vjp(inPlace: false), "\(f) VJP n \(n)")
+            }
+        }
+    }
 }

@@ -41,6 +41,19 @@ struct VJPTarget<T: TensorElement> {
             for e in r { dest[e] = value(e) }
         }
     }
+
+    /// Stores `value(g[e], e)` for every `e` in `r`, as ``storeEach(_:_:)``;
+    /// when the destination is g itself (a gradient computed in place,
+    /// Note [In-place gradients]) the loop reads and writes through `dest`
+    /// alone, so that it still vectorises (two pointers to one array fail
+    /// the vectoriser's overlap check at run time).
+    @inline(__always) func storeEach(fromG r: Range<Int>, _ value: (T, Int) -> T) {
+        if !accumulate && UnsafePointer(dest) == g {
+            for e in r { dest[e] = value(dest[e], e) }
+        } else {
+            storeEach(r) { value(g[$0], $0) }
+        }
+    }
 }
 
 /// A kernel's complaint about the values it was given; the execution adds

@@ -21,6 +21,9 @@ public struct PlanStatistics: Sendable, Equatable {
     /// Chained nodes computed in place, in their chain parent's buffer
     /// (Note [In-place chains]): intermediates with no buffer of their own.
     public var inPlaceValues = 0
+    /// Gradients computed in place over a unary consumer's (Note [In-place
+    /// gradients]): intermediate gradients with no buffer of their own.
+    public var inPlaceGradients = 0
     /// Planned memory traffic of each pass, in bytes: per phase, every
     /// buffer an item of the phase reads or writes, counted once and whole
     /// (Note [Planned traffic]); forward, backward and the optimizer's update.

@@ -54,6 +54,35 @@ enum ElementwiseKernels {
         }
     }
 
+    /// ReLU's VJP from its output: g where y > 0, else +0. Overwriting, by
+    /// the C loop in explicit vectors (in place, g the destination, a
+    /// Swift loop became a conditional scalar store); adding, a plain loop
+    /// (both loads first: a load under a branch kept it scalar).
+    @inline(__always)
+    static func reluVJP<T: TensorElement>(
+        _ y: UnsafePointer<T>, _ t: VJPTarget<T>, _ r: Range<Int>
+    ) {
+        guard !r.isEmpty else { return }
+        let (lo, n) = (r.lowerBound, r.count)
+        if !t.accumulate && T.self == Float.self {
+            ck_relu_vjp_f32(
+                UnsafeRawPointer(y + lo).assumingMemoryBound(to: Float.self),
+                UnsafeRawPointer(t.g + lo).assumingMemoryBound(to: Float.self),
+                UnsafeMutableRawPointer(t.dest + lo).assumingMemoryBound(to: Float.self), n)
+        } else if !t.accumulate && T.self == Double.self {
+            ck_relu_vjp_f64(
+                UnsafeRawPointer(y + lo).assumingMemoryBound(to: Double.self),
+                UnsafeRawPointer(t.g + lo).assumingMemoryBound(to: Double.self),
+                UnsafeMutableRawPointer(t.dest + lo).assumingMemoryBound(to: Double.self), n)
+        } else {
+            let g = t.g
+            t.storeEach(r) { e in
+                let (v, d) = (y[e], g[e])
+                return v > 0 ? d : 0
+            }
+        }
+    }
+
     /// y[e] = f(x[e]) for e in `r`. When y is x (a node computed in place,
     /// Note [In-place chains]) the loop reads and writes through y alone:
     /// with two pointers the vectoriser's overlap check fails at run time
@@ -90,22 +119,20 @@ enum ElementwiseKernels {
     ) {
         let x = io.x(0), y = io.y, g = t.g
         switch f {
-        case .neg: t.storeEach(r) { -g[$0] }
-        case .exp: t.storeEach(r) { g[$0] * y[$0] }
-        case .tanh: t.storeEach(r) { g[$0] * (1 - y[$0] * y[$0]) }
-        case .sigmoid: t.storeEach(r) { g[$0] * y[$0] * (1 - y[$0]) }
+        // g may be the destination itself (Note [In-place gradients]):
+        // `storeEach(fromG:)` keeps those loops vectorised.
+        case .neg: t.storeEach(fromG: r) { g, _ in -g }
+        case .exp: t.storeEach(fromG: r) { g, e in g * y[e] }
+        case .tanh: t.storeEach(fromG: r) { g, e in g * (1 - y[e] * y[e]) }
+        case .sigmoid: t.storeEach(fromG: r) { g, e in g * y[e] * (1 - y[e]) }
         case .relu:
             // From the output: y > 0 exactly where x > 0 (y is x there, 0 or
             // NaN elsewhere), so the input's buffer may be overwritten
-            // (Note [In-place chains]). Both loads first: a load under a
-            // branch kept this loop scalar.
-            t.storeEach(r) { e in
-                let (v, d) = (y[e], g[e])
-                return v > 0 ? d : 0
-            }
+            // (Note [In-place chains]).
+            reluVJP(y, t, r)
         // Each case reads only what `NodeKernel.vjpReads` declares (the
         // other buffer may already hold something else).
-        case .sqrt: t.storeEach(r) { g[$0] / (2 * y[$0]) }
+        case .sqrt: t.storeEach(fromG: r) { g, e in g / (2 * y[e]) }
         case .sin: derivativeVJP(.cos, x, g, t, r) { g, c in g * c }
         case .cos: derivativeVJP(.sin, x, g, t, r) { g, s in -g * s }
         case .pow(0): t.storeEach(r) { _ in 0 }

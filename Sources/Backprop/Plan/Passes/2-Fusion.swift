@@ -21,7 +21,9 @@
 // in cache and memory sees only the last value; `PlanStatistics` counts
 // them (`inPlaceValues`) and the planned bytes per pass (Note [Planned
 // traffic]) beside the groups (`fusedGroups`, `fusedNodes`,
-// `fusedEpilogues`).
+// `fusedEpilogues`). Likewise a unary node passes its gradient to its
+// parent in place when that is the parent's only contribution (Note
+// [In-place gradients], `inPlaceGradients`).
 //
 // Not yet: fused backward (a chain's VJPs run chunk by chunk in one task,
 // recomputing cheap forward values a VJP reads instead of storing them;
@@ -42,6 +44,9 @@ struct FusionGroups {
     /// Chained nodes computed in place (Note [In-place chains]): the node
     /// whose buffer each one takes over.
     var inPlace: [NodeID: NodeID] = [:]
+    /// Nodes whose gradient is computed in place (Note [In-place
+    /// gradients]): the unary consumer whose gradient buffer each one uses.
+    var gradientInPlace: [NodeID: NodeID] = [:]
 }
 
 extension PlanBuilder {
@@ -58,8 +63,16 @@ extension PlanBuilder {
         let (levels, chained, parentInChain) = chunkChains()
         var inPlace: [NodeID: NodeID] = [:]
         for (k, p) in parentInChain where canOverwrite(p, by: k) { inPlace[k] = p }
-        fusion = FusionGroups(levels: levels, chained: chained, inPlace: inPlace)
+        var gradientInPlace: [NodeID: NodeID] = [:]
+        if options.fusion && hasBackwardPass {
+            for k in graph.topologicalOrder where cone[k] {
+                if let p = gradientParent(of: k) { gradientInPlace[p] = k }
+            }
+        }
+        fusion = FusionGroups(
+            levels: levels, chained: chained, inPlace: inPlace, gradientInPlace: gradientInPlace)
         statistics.inPlaceValues = inPlace.count
+        statistics.inPlaceGradients = gradientInPlace.count
         statistics.fusedGroups = chained.count
         statistics.fusedNodes = chained.values.reduce(0) { $0 + $1.count }
         statistics.fusedEpilogues =
@@ -150,6 +163,32 @@ extension PlanBuilder {
     /// the bits are those of the unfused plan; only `Execution.value(of:)`
     /// of p (an intermediate, which liveness may reuse anyway) now shows
     /// k's value.
+    /// Note [In-place gradients]
+    /// A unary node k (tanh, ReLU, exp, …) reads its gradient only in its
+    /// own VJP, element e to write element e of its parent p's gradient.
+    /// When that is p's only contribution — k is p's only consumer, and p
+    /// is not a leaf (whose gradient callers read) — p's gradient takes
+    /// over k's buffer: the VJP overwrites g in place (each element read
+    /// before it is written, in the same kernel step; `VJPTarget
+    /// .storeEach(fromG:)` and ReLU's C loop keep that vectorised), and p's
+    /// VJPs, a level later, read it there. An MLP layer's ReLU and S3's
+    /// tanh pass their gradient down without a buffer of its own: the
+    /// backward pass's arena peak falls (S3: every third intermediate
+    /// gradient). The values are computed as before, so the bits are the
+    /// unfused plan's.
+    ///
+    /// - Returns: k's parent when its gradient can be computed in place
+    ///   over k's, else `nil`.
+    func gradientParent(of k: NodeID) -> NodeID? {
+        guard case .unary = kernels[k], k != graph.output, requiresGradient[k],
+            kernels[k].hasGradient(slot: 0), let p = graph.parents(of: k).first,
+            requiresGradient[p], !graph.op(of: p).isLeaf,
+            graph.shape(of: p) == graph.shape(of: k),
+            graph.children(of: p).allSatisfy({ $0 == k || !cone[$0] })
+        else { return nil }
+        return p
+    }
+
     func canOverwrite(_ p: NodeID, by k: NodeID) -> Bool {
         // The output's buffer is permanent (callers read it between runs).
         guard p != graph.output, k != graph.output, !graph.op(of: p).isLeaf else { return false }

@@ -18,7 +18,7 @@ extension PlanBuilder {
                 nodeBuffers.value[i] = buffers.newBuffer(
                     count, .value, permanent: i == graph.output)
             }
-            if requiresGradient[i] {
+            if requiresGradient[i] && fusion.gradientInPlace[i] == nil {
                 nodeBuffers.gradient[i] = buffers.newBuffer(
                     count, .gradient, permanent: op.isDifferentiableLeaf)
             }
@@ -30,6 +30,13 @@ extension PlanBuilder {
         // chain parent's buffer, which may itself be taken over.
         for i in graph.topologicalOrder {
             if let p = fusion.inPlace[i] { nodeBuffers.value[i] = nodeBuffers.value[p] }
+        }
+        // In-place gradients (Note [In-place gradients]): a node's gradient
+        // is its unary consumer's buffer, which may itself be another's.
+        for i in graph.topologicalOrder.reversed() {
+            if let k = fusion.gradientInPlace[i] {
+                nodeBuffers.gradient[i] = nodeBuffers.gradient[k]
+            }
         }
         nodeBuffers.cotangent = buffers.newBuffer(
             graph.shape(of: graph.output).count, .parameter, permanent: true)
