@@ -154,18 +154,33 @@ enum ElementwiseKernels {
         _ derivative: UnaryFunction, _ x: UnsafePointer<T>, _ g: UnsafePointer<T>,
         _ t: VJPTarget<T>, _ r: Range<Int>, _ rule: (T, T) -> T
     ) {
-        // 1 KiB at most: within the size the standard library puts on the
-        // stack without asking the OS (no allocation on the hot path).
-        let block = 1024 / MemoryLayout<T>.stride
-        withUnsafeTemporaryAllocation(of: T.self, capacity: block) { buffer in
-            let d = buffer.baseAddress!
+        inBlocks(r, blocks: 1) { start, n, d, _ in
+            if !VectorMath.apply(derivative, x: x + start, y: d, count: n) {
+                for k in 0..<n { d[k] = derivative.apply(x[start + k]) }
+            }
+            for k in 0..<n { t.store(start + k, rule(g[start + k], d[k])) }
+        }
+    }
+
+    /// Runs `body(start, count, block0, block1)` over `r`, a stack block's
+    /// worth at a time: 1 KiB in all, within the size the standard library
+    /// puts on the stack without asking the OS (no allocation on the hot
+    /// path), split into `blocks` (1 or 2; with 1, `block1` aliases
+    /// `block0`). For kernels that run the vector math into a scratch
+    /// block: its results do not depend on where a block starts.
+    @inline(__always)
+    static func inBlocks<T>(
+        _ r: Range<Int>, blocks: Int,
+        _ body: (Int, Int, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>) -> Void
+    ) {
+        let block = 1024 / blocks / MemoryLayout<T>.stride
+        withUnsafeTemporaryAllocation(of: T.self, capacity: blocks * block) { buffer in
+            let first = buffer.baseAddress!
+            let second = blocks > 1 ? first + block : first
             var start = r.lowerBound
             while start < r.upperBound {
-                let n = min(block, r.upperBound - start)
-                if !VectorMath.apply(derivative, x: x + start, y: d, count: n) {
-                    for k in 0..<n { d[k] = derivative.apply(x[start + k]) }
-                }
-                for k in 0..<n { t.store(start + k, rule(g[start + k], d[k])) }
+                let n = Swift.min(block, r.upperBound - start)
+                body(start, n, first, second)
                 start += n
             }
         }

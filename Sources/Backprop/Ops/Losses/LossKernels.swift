@@ -161,7 +161,7 @@ enum LossKernels {
         if b.same, T.self == Float.self || T.self == Double.self {
             // Same shapes (S4's logits and labels): exp and log by the
             // vector kernels, block by block (Note [Vectorised log loss]).
-            inBlocks(r, blocks: 2) { start, n, e, u in
+            ElementwiseKernels.inBlocks(r, blocks: 2) { start, n, e, u in
                 for k in 0..<n { e[k] = -Swift.abs(z[start + k]) }
                 _ = VectorMath.apply(.exp, x: e, y: e, count: n)
                 for k in 0..<n { u[k] = 1 + e[k] }
@@ -195,35 +195,13 @@ enum LossKernels {
     // the scalar libm path. Either way an element's value depends only on
     // its operands, so chunking does not change the bits.
 
-    /// Runs `body(start, count, block0, block1)` over `r` in stack blocks
-    /// of at most 512 bytes each (no allocation: the standard library puts
-    /// temporaries this small on the stack); `blocks` is 1 or 2 (with 1,
-    /// `block1` aliases `block0`).
-    @inline(__always)
-    private static func inBlocks<T>(
-        _ r: Range<Int>, blocks: Int,
-        _ body: (Int, Int, UnsafeMutablePointer<T>, UnsafeMutablePointer<T>) -> Void
-    ) {
-        let block = 512 / MemoryLayout<T>.stride
-        withUnsafeTemporaryAllocation(of: T.self, capacity: blocks * block) { buffer in
-            let first = buffer.baseAddress!
-            let second = blocks > 1 ? first + block : first
-            var start = r.lowerBound
-            while start < r.upperBound {
-                let n = min(block, r.upperBound - start)
-                body(start, n, first, second)
-                start += n
-            }
-        }
-    }
-
     static func sigmoidCrossEntropyVJP<T>(
         _ b: Broadcast2, slot: Int, _ io: KernelIO<T>, _ t: VJPTarget<T>, _ r: Range<Int>
     ) {
         let z = io.x(0), target = io.x(1), g = t.g
         if slot == 0, b.same, T.self == Float.self || T.self == Double.self {
             // σ(z) by the vector kernel (Note [Vectorised log loss]).
-            inBlocks(r, blocks: 1) { start, n, s, _ in
+            ElementwiseKernels.inBlocks(r, blocks: 1) { start, n, s, _ in
                 _ = VectorMath.apply(.sigmoid, x: z + start, y: s, count: n)
                 t.storeEach(start..<(start + n)) { e in g[e] * (s[e - start] - target[e]) }
             }

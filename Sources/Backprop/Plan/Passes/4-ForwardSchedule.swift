@@ -71,22 +71,20 @@ extension PlanBuilder {
         // options, so the bits do not depend on the thread count.
         let partials = buffers.newBuffer(units * blocks * (r == .max ? 2 : 1), .partial)
         let blockCost = (geo.reducedCount + blocks - 1) / blocks
-        for c in options.chunks(units: units * blocks, cost: blockCost) {
-            work.append(
-                WorkItem(
-                    kind: .reducePartial, node: Int32(i), slot: 0, accumulate: false,
-                    lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
-                    sourceCount: Int32(blocks)),
-                cost: saturatingProduct(c.count, blockCost))
+        // Stage 1 over (output, block) pairs, stage 2 over outputs; both
+        // name the partials and the block count.
+        func stage(_ kind: WorkItem.Kind, units: Int, cost: Int, into block: inout WorkBlock) {
+            for c in options.chunks(units: units, cost: cost) {
+                block.append(
+                    WorkItem(
+                        kind: kind, node: Int32(i), slot: 0, accumulate: false,
+                        lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
+                        sourceCount: Int32(blocks)),
+                    cost: saturatingProduct(c.count, cost))
+            }
         }
-        for c in options.chunks(units: units, cost: blocks) {
-            combine.append(
-                WorkItem(
-                    kind: .reduceCombine, node: Int32(i), slot: 0, accumulate: false,
-                    lo: c.lowerBound, hi: c.upperBound, dest: partials, sourceStart: 0,
-                    sourceCount: Int32(blocks)),
-                cost: saturatingProduct(c.count, blocks))
-        }
+        stage(.reducePartial, units: units * blocks, cost: blockCost, into: &work)
+        stage(.reduceCombine, units: units, cost: blocks, into: &combine)
         return true
     }
 
