@@ -54,6 +54,11 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON Lines: one object per workload and thread count.")
     var json = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Plan S3 with its backward pass fused (PlanOptions.fusedBackward; off by default)."))
+    var fusedBackward = false
+
     func run() throws(CLIFailure) {
         var selected: [BenchWorkload] = []
         var kernels = false
@@ -81,7 +86,8 @@ struct BenchCommand: ParsableCommand {
         let counts = try RuntimeOptions.threadCounts(threads)
         let runtimes = try counts.map { (n) throws(CLIFailure) in try configuredRuntime(threads: n)
         }
-        let bench = WorkloadBench(repetitions: repetitions, quick: quick)
+        var bench = WorkloadBench(repetitions: repetitions, quick: quick)
+        bench.fusedBackward = fusedBackward
         if !json {
             print("ISA: \(Runtime.instructionSetDescription)")
             print(

@@ -83,25 +83,30 @@ struct GraphChecker<T: TensorElement> {
             }).first
     }
 
-    /// The same graph planned without fusion (Note [Fusion]), run once on
-    /// the first runtime: fusion must not change a bit.
+    /// The same graph planned without fusion (Note [Fusion]) and with the
+    /// backward pass fused too (Note [Fused backward]), each run once on
+    /// the first runtime: neither may change a bit.
     func checkUnfused(
         against baseline: (threads: Int, output: Tensor<T>, gradients: [String: Tensor<T>])
     ) throws(StressFailure) {
         var unfusedOptions = planOptions
         unfusedOptions.fusion = false
-        let execution: Execution<T>
-        do {
-            execution = try Execution(plan: Plan(graph, options: unfusedOptions))
-            try execution.run(on: runtimes[0])
-        } catch {
-            throw failure(.execution, "unfused plan: \(error)")
-        }
-        if let difference = Self.firstResultDifference(
-            baseline, execution.output, execution.gradients)
-        {
-            throw failure(
-                .determinism, "\(difference) of the unfused plan differs from the fused one")
+        var blockOptions = planOptions
+        blockOptions.fusedBackward = true
+        for (name, options) in [("unfused", unfusedOptions), ("fused-backward", blockOptions)] {
+            let execution: Execution<T>
+            do {
+                execution = try Execution(plan: Plan(graph, options: options))
+                try execution.run(on: runtimes[0])
+            } catch {
+                throw failure(.execution, "\(name) plan: \(error)")
+            }
+            if let difference = Self.firstResultDifference(
+                baseline, execution.output, execution.gradients)
+            {
+                throw failure(
+                    .determinism, "\(difference) of the \(name) plan differs from the fused one")
+            }
         }
     }
 

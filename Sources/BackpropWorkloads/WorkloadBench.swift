@@ -74,6 +74,8 @@ public struct WorkloadBench: Sendable {
     /// Smaller sizes, for smoke tests (S1 N = 10^4, S3 length 4096, chain 10^5;
     /// S5 is small already and stays as it is).
     public var quick: Bool
+    /// Whether S3's plan fuses its backward pass too (`PlanOptions.fusedBackward`).
+    public var fusedBackward = false
 
     public init(repetitions: Int = 10, quick: Bool = false) {
         self.repetitions = Swift.max(1, repetitions)
@@ -117,7 +119,10 @@ public struct WorkloadBench: Sendable {
         case .s3:
             let length = quick ? 4096 : 16_384
             let execution = try Execution(
-                plan: Plan(try Workloads.wideDAG(length: length)), runtime: runtime)
+                plan: Plan(
+                    try Workloads.wideDAG(length: length),
+                    options: PlanOptions(fusedBackward: fusedBackward)),
+                runtime: runtime)
             m.times = try time { try execution.run(on: runtime) }
             m.bytes = Workloads.wideDAGBytes(length: length)
             m.check =

@@ -1,3 +1,4 @@
+import AllocationCounter
 import BackpropStress
 import BackpropWorkloads
 import Testing
@@ -91,14 +92,28 @@ import Testing
         #expect(Plan(mlp, options: inference).statistics.inPlaceValues >= 4)
     }
 
-    /// Fused and unfused plans of `graph`: each bitwise the same at 1–4
-    /// threads (`runEverywhere`), and the same bits as each other; and a
-    /// fused forward-only plan's output the same bits too.
+    /// `options` with the backward pass fused too (Note [Fused backward]).
+    static func fusedBackward(_ options: PlanOptions) -> PlanOptions {
+        var o = options
+        o.fusedBackward = true
+        return o
+    }
+
+    /// Fused and unfused plans of `graph`, and one with the backward pass
+    /// fused too: each bitwise the same at 1–4 threads (`runEverywhere`),
+    /// and the same bits as each other; and a fused forward-only plan's
+    /// output the same bits too.
     static func expectSameBits<T>(_ graph: Graph<T>, _ options: PlanOptions) throws {
         let fused = try runEverywhere(graph, options: options, threads: [1, 2, 3, 4], repeats: 2)
         let unfused = try runEverywhere(
             graph, options: Self.unfused(options), threads: [1, 2, 3, 4], repeats: 2)
+        let blocks = try runEverywhere(
+            graph, options: Self.fusedBackward(options), threads: [1, 2, 3, 4], repeats: 2)
         #expect(fused.output.isBitwiseEqual(to: unfused.output))
+        #expect(blocks.output.isBitwiseEqual(to: unfused.output), "fused backward")
+        for (name, g) in blocks.gradients {
+            #expect(g.isBitwiseEqual(to: unfused.gradients[name]!), "fused backward: \(name)")
+        }
         // Forward only, nothing reads values back, and more nodes compute in
         // place (Note [In-place chains]): the same output bits.
         var inference = options
@@ -109,6 +124,69 @@ import Testing
         for (name, g) in fused.gradients {
             #expect(g.isBitwiseEqual(to: unfused.gradients[name]!), "gradient of \(name)")
         }
+    }
+
+    /// Note [Fused backward] and Note [Store or recompute]: which nodes
+    /// join which level's block, what is recomputed, and the bits.
+    @Test func fusedBackwardPlanStructure() throws {
+        let graph = try Self.wideGraph()
+        let plain = Plan(graph, options: Self.options).statistics
+        let fused = Plan(graph, options: Self.fusedBackward(Self.options)).statistics
+        #expect(plain.fusedBackwardBlocks == 0 && plain.fusedBackwardNodes == 0)
+        // Each level's mul and add join their tanh's level (24 nodes, two
+        // blocks); nothing is recomputed (every value read back is stored
+        // for another reason: a tanh, or a product's inputs).
+        #expect(fused.fusedBackwardBlocks >= 2)
+        #expect(fused.fusedBackwardNodes >= 24)
+        #expect(fused.recomputedValues == 0)
+        #expect(fused.backwardPhases < plain.backwardPhases)
+        #expect(fused.forwardBytes == plain.forwardBytes)
+
+        // sin(x ⊙ y) ⊙ z: sin's VJP reads the product, which costs one
+        // operation: recomputed in the block, so sin computes in place over
+        // it. exp(x) is costlier (8): stored. relu(x) ⊙ y: ReLU's VJP reads
+        // its own value, recomputed too. 20,000 elements: tiles of 8,192
+        // split the block's chunks.
+        var rng = WorkloadGenerator(seed: 30)
+        let b = GraphBuilder<Double>()
+        let x = b.input("x", .random([20_000], &rng))
+        let y = b.input("y", .random([20_000], &rng))
+        let z = b.input("z", .random([20_000], &rng))
+        let product = x * y
+        let cheap = (sin(product) * z).sum()
+        let costly = (sin(exp(x)) * z).sum()
+        let rectified = (relu(x) * y).sum()
+        let output = cheap + costly + rectified
+        let g = try b.build(output: output)
+        let plan = Plan(g, options: Self.fusedBackward(PlanOptions()))
+        #expect(plan.statistics.recomputedValues == 2)
+        let offsets = plan.tables.valueOffset
+        let sine = g.children(of: product.id).first!
+        #expect(offsets[product.id] == offsets[sine])
+        let expX = g.children(of: x.id).first {
+            if case .unary(.exp) = g.op(of: $0) { true } else { false }
+        }!
+        #expect(offsets[expX] != offsets[g.children(of: expX).first!])
+        let table = plan.tables.items
+        let items = (0..<table.count).map { table[$0] }
+        #expect(items.contains { $0.kind == .recompute && Int($0.node) == product.id })
+        #expect(!items.contains { $0.kind == .recompute && Int($0.node) == expX })
+        #expect(items.contains { $0.kind == .tile && $0.hi - $0.lo > FusedBackward.tileLength })
+        #expect(Plan(g).statistics.recomputedValues == 0)
+        try Self.expectSameBits(g, PlanOptions())
+        let result = try runEverywhere(g, options: Self.fusedBackward(PlanOptions()))
+        try expectMatchesReference(g, result, tolerance: 1e-12)
+
+        // The recomputed tiles live on the workers' stacks: running the plan
+        // again allocates nothing.
+        let execution = try Execution(plan: plan)
+        let runtime = Runtime(threads: 2)
+        try execution.run(on: Runtime(threads: 1))
+        try execution.run(on: runtime)
+        allocation_counter_begin()
+        for _ in 0..<3 { try execution.run(on: runtime) }
+        let allocations = allocation_counter_end()
+        #expect(allocations == 0 || allocations == -1, "\(allocations) allocations in 3 runs")
     }
 
     @Test func fusedAndUnfusedAgreeOnWorkloads() throws {

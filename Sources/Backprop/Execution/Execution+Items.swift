@@ -84,11 +84,68 @@ extension Execution {
             (base + item.dest).update(from: base + p.tables.cotangentOffset, count: item.hi)
         case .zero:
             (base + item.dest + item.lo).update(repeating: 0, count: item.hi - item.lo)
+        case .tile, .recompute:
+            // Run by runFusedBlock(at:), never on their own.
+            break
         case .update:
             OptimizerKernels.update(
                 updateConstants, w: base + item.dest,
                 g: UnsafePointer(base + p.tables.gradientOffset[j]),
                 state: base + p.tables.stateOffset[j], range)
+        }
+    }
+
+    /// Runs the fused block whose tile header is item `header` (Note [Fused
+    /// backward]): its items, tile by tile, each on a tile before any on
+    /// the next; recomputed values (Note [Store or recompute]) go to
+    /// the worker's scratch, where the block's VJPs read them.
+    func runFusedBlock(at header: Int, worker: Int) throws(KernelFailure) {
+        let items = plan.tables.items
+        let block = items[header]
+        let tile = Int(block.sourceStart)
+        let first = header + 1
+        let end = first + Int(block.sourceCount)
+        var recomputes = 0
+        while first + recomputes < end && items[first + recomputes].kind == .recompute {
+            recomputes += 1
+        }
+        if recomputes == 0 {
+            var lo = block.lo
+            while lo < block.hi {
+                let hi = Swift.min(lo + tile, block.hi)
+                for k in first..<end {
+                    var item = items[k]
+                    item.lo = lo
+                    item.hi = hi
+                    try runItem(item)
+                }
+                lo = hi
+            }
+            return
+        }
+        let tiles = ScratchTiles(
+            arena: arena.base, region: scratch.region(worker: worker), tile: tile,
+            recomputed: items.pointer + first, count: recomputes)
+        var lo = block.lo
+        while lo < block.hi {
+            let hi = Swift.min(lo + tile, block.hi)
+            for k in first..<end {
+                let item = items[k]
+                let j = Int(item.node)
+                let io = tiles.redirecting(
+                    io(j), node: j, parents: plan.graph.parents(of: j), at: lo)
+                if item.kind == .recompute {
+                    try plan.tables.kernels[j].forward(
+                        tiles.writing(io, slot: Int(item.slot), at: lo), lo..<hi, useBLAS: false)
+                } else {
+                    let target = VJPTarget(
+                        g: UnsafePointer(arena.base + plan.tables.gradientOffset[j]),
+                        dest: arena.base + item.dest, accumulate: item.accumulate)
+                    plan.tables.kernels[j].vjp(
+                        slot: Int(item.slot), io, target, lo..<hi, useBLAS: false)
+                }
+            }
+            lo = hi
         }
     }
 }

@@ -87,6 +87,8 @@ extension Execution {
             case .join: return "join \(node) [\(item.lo)..<\(item.hi)]"
             case .seed: return "seed \(node)"
             case .zero: return "zero \(node)"
+            case .tile: return "fused block at \(node) [\(item.lo)..<\(item.hi)]"
+            case .recompute: return "recompute \(node) [\(item.lo)..<\(item.hi)]"
             case .update: return "update \(node) [\(item.lo)..<\(item.hi)]"
             }
         }

@@ -81,11 +81,11 @@ extension Execution {
     func runTask(_ t: Int, worker: Int) {
         if tracedLastRun {
             taskTimes.base[2 * t] = DispatchTime.now().uptimeNanoseconds
-            runTask(t)
+            runTask(t, on: worker)
             taskTimes.base[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
             taskWorker.base[t] = Int32(worker)
         } else {
-            runTask(t)
+            runTask(t, on: worker)
         }
     }
 
@@ -104,13 +104,20 @@ extension Execution {
         tape.backward(UnsafePointer(v), g)
     }
 
-    private func runTask(_ t: Int) {
+    private func runTask(_ t: Int, on worker: Int) {
         if t >= skipFrom.load(ordering: .relaxed) { return }
         let p = plan
-        for k in p.tables.taskStart[t]..<p.tables.taskStart[t + 1] {
+        var k = p.tables.taskStart[t]
+        while k < p.tables.taskStart[t + 1] {
             let item = p.tables.items[k]
             do throws(KernelFailure) {
-                try runItem(item)
+                if item.kind == .tile {
+                    try runFusedBlock(at: k, worker: worker)
+                    k += Int(item.sourceCount)
+                } else {
+                    try runItem(item)
+                }
+                k += 1
             } catch {
                 let node = p.graph.name(of: Int(item.node))
                 let described: ExecutionError

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What a ranged kernel reads and writes for one node: pointers into the
 /// execution's arenas, valid for the duration of one pass.
 struct KernelIO<T: TensorElement> {
@@ -17,6 +19,114 @@ struct KernelIO<T: TensorElement> {
     }
     /// The node's value.
     @inline(__always) var y: UnsafeMutablePointer<T> { values + outOffset }
+}
+
+/// A fused block's scratch (Note [Store or recompute]): one tile per value
+/// the block recomputes, and the ``KernelIO`` through which the block's
+/// kernels read those values from their tiles instead of the arena. Valid
+/// while the worker runs the block.
+struct ScratchTiles<T: TensorElement> {
+    let arena: UnsafeMutablePointer<T>
+    let region: WorkerScratch<T>.Region
+    /// Elements per tile.
+    let tile: Int
+    /// The block's recompute items: item s recomputes into slot s.
+    let recomputed: UnsafePointer<WorkItem>
+    let count: Int
+
+    /// The slot holding `node`'s recomputed value, or `nil`.
+    @inline(__always) func slot(of node: Int) -> Int? {
+        for s in 0..<count where Int(recomputed[s].node) == node { return s }
+        return nil
+    }
+
+    /// The offset from the arena's base that puts element `lo` at the start
+    /// of slot `s`'s tile, so that kernels index the tile by element.
+    @inline(__always) func offset(slot s: Int, at lo: Int) -> Int {
+        arena.distance(to: region.tiles + s * tile) - lo
+    }
+
+    /// `io` writing its output into slot `s` (a recomputed value).
+    func writing(_ io: KernelIO<T>, slot s: Int, at lo: Int) -> KernelIO<T> {
+        KernelIO(
+            values: io.values, parentOffsets: io.parentOffsets, parentCount: io.parentCount,
+            outOffset: offset(slot: s, at: lo), aux: io.aux)
+    }
+
+    /// `io` reading `node`'s own value and its parents' (`parents`) from
+    /// their tiles where the block recomputes them, for the tile starting
+    /// at element `lo`. The redirected offsets live in the region until
+    /// the next call.
+    func redirecting(
+        _ io: KernelIO<T>, node: Int, parents: ArraySlice<NodeID>, at lo: Int
+    ) -> KernelIO<T> {
+        var redirected = false
+        var outOffset = io.outOffset
+        if let s = slot(of: node) {
+            outOffset = offset(slot: s, at: lo)
+            redirected = true
+        }
+        // By index: iterating a slice allocated in debug builds.
+        for k in 0..<io.parentCount {
+            if let s = slot(of: parents[parents.startIndex + k]) {
+                region.offsets[k] = offset(slot: s, at: lo)
+                redirected = true
+            } else {
+                region.offsets[k] = io.parentOffsets[k]
+            }
+        }
+        guard redirected else { return io }
+        return KernelIO(
+            values: io.values, parentOffsets: UnsafePointer(region.offsets),
+            parentCount: io.parentCount, outOffset: outOffset, aux: io.aux)
+    }
+}
+
+/// Each worker's scratch for fused blocks' recomputed tiles (Note [Store
+/// or recompute]): a region per worker index, allocated the first time
+/// that worker needs one and kept for the execution's life, so that later
+/// passes allocate nothing (tiles of 8,192 doubles are too large for the
+/// stack allocation `withUnsafeTemporaryAllocation` makes).
+final class WorkerScratch<T: TensorElement>: Sendable {
+    /// One worker's region: the tiles, and room for a redirected node's
+    /// parent offsets (an element node has at most two parents).
+    struct Region {
+        let tiles: UnsafeMutablePointer<T>
+        let offsets: UnsafeMutablePointer<Int>
+    }
+
+    /// Tile elements per region.
+    let elements: Int
+    /// Parent offsets per region.
+    private static var offsetCount: Int { 4 }
+    /// Per worker index: its region's tiles and offsets, as addresses (0: none yet).
+    private let regions = Mutex<[(tiles: Int, offsets: Int)]>([])
+
+    init(elements: Int) { self.elements = elements }
+
+    /// Worker `worker`'s region, allocated on its first call.
+    func region(worker: Int) -> Region {
+        let (tiles, offsets) = regions.withLock { regions in
+            while regions.count <= worker { regions.append((0, 0)) }
+            if regions[worker].tiles == 0 {
+                regions[worker] = (
+                    Int(bitPattern: UnsafeMutablePointer<T>.allocate(capacity: elements)),
+                    Int(bitPattern: UnsafeMutablePointer<Int>.allocate(capacity: Self.offsetCount))
+                )
+            }
+            return regions[worker]
+        }
+        return Region(
+            tiles: UnsafeMutablePointer(bitPattern: tiles)!,
+            offsets: UnsafeMutablePointer(bitPattern: offsets)!)
+    }
+
+    deinit {
+        for (tiles, offsets) in regions.withLock({ $0 }) where tiles != 0 {
+            UnsafeMutablePointer<T>(bitPattern: tiles)!.deallocate()
+            UnsafeMutablePointer<Int>(bitPattern: offsets)!.deallocate()
+        }
+    }
 }
 
 /// Where a VJP chunk writes: its destination (a parent's gradient or a

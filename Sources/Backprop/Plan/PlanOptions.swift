@@ -27,6 +27,13 @@ public struct PlanOptions: Sendable, Equatable {
     /// in one task (`// Note [Fusion]`). On by default; fused and unfused
     /// plans give the same bits.
     public var fusion: Bool
+    /// Whether the backward pass fuses too: VJPs of several levels run
+    /// tile by tile in one block, recomputing cheap values instead of
+    /// storing them (`// Note [Fused backward]`, `// Note [Store or
+    /// recompute]`). Off by default: on the machines measured it was no
+    /// faster than the level-by-level backward pass (docs/scheduling.md).
+    /// Requires ``fusion``; the bits are those of the unfused plan.
+    public var fusedBackward: Bool
     /// Whether a graph of scalar nodes lowers to a flat tape run on the
     /// calling thread (see `// Note [Scalar tape]`).
     public var scalarTape: Bool
@@ -47,9 +54,10 @@ public struct PlanOptions: Sendable, Equatable {
     public init(
         gradients: Bool = true, grain: Int = 16_384, inlineThreshold: Int = 262_144,
         maxChunksPerNode: Int = 64, useBLAS: Bool? = nil, scalarTape: Bool = true,
-        fusion: Bool = true, optimizer: Optimizer? = nil
+        fusion: Bool = true, fusedBackward: Bool = false, optimizer: Optimizer? = nil
     ) {
         self.fusion = fusion
+        self.fusedBackward = fusedBackward
         self.optimizer = optimizer
         self.useBLAS = useBLAS ?? BLAS.preferredByDefault
         self.scalarTape = scalarTape

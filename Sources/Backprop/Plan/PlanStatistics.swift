@@ -24,6 +24,14 @@ public struct PlanStatistics: Sendable, Equatable {
     /// Gradients computed in place over a unary consumer's (Note [In-place
     /// gradients]): intermediate gradients with no buffer of their own.
     public var inPlaceGradients = 0
+    /// Fused backward blocks (Note [Fused backward]): levels whose VJPs run
+    /// tile by tile together with those of the nodes that joined them, and
+    /// how many nodes joined a later level's block.
+    public var fusedBackwardBlocks = 0, fusedBackwardNodes = 0
+    /// Values recomputed by a fused block instead of stored (Note [Store or
+    /// recompute]): computed in place over in the forward pass, though a
+    /// VJP reads them.
+    public var recomputedValues = 0
     /// Planned memory traffic of each pass, in bytes: per phase, every
     /// buffer an item of the phase reads or writes, counted once and whole
     /// (Note [Planned traffic]); forward, backward and the optimizer's update.

@@ -40,6 +40,9 @@ struct PlanTables: Sendable {
     let parameters: [NodeID]
     /// Whether any phase has more than one task (else a pass runs inline).
     let isParallel: Bool
+    /// Elements of scratch one worker needs for the largest fused block's
+    /// recomputed tiles (Note [Store or recompute]); 0 without any.
+    let fusedBlockScratch: Int
     /// Leaves with a value slot (inputs, parameters, constants in use).
     let leaves: [NodeID]
     /// The lowered form of an all-scalar graph, run instead of phases.
@@ -81,6 +84,12 @@ struct PlanTables: Sendable {
         self.stateOffset = FrozenArray(stateOffset)
         self.parameters = parameters
         isParallel = zip(phaseStart, phaseStart.dropFirst()).contains { $1 - $0 > 1 }
+        var scratch = 0
+        for (k, item) in items.enumerated() where item.kind == .tile {
+            let recomputes = items[(k + 1)...].prefix { $0.kind == .recompute }.count
+            scratch = Swift.max(scratch, recomputes * Int(item.sourceStart))
+        }
+        fusedBlockScratch = scratch
         self.leaves = leaves
         self.tape = tape
         self.bufferSpans = bufferSpans

@@ -23,6 +23,14 @@ struct WorkItem: Sendable {
         /// updated by the optimizer from its gradient and state
         /// (Note [Optimizer phases]).
         case update
+        /// A fused block's chunk `lo..<hi` (Note [Fused backward]): the next
+        /// `sourceCount` items run on it tile by tile, `sourceStart`
+        /// elements at a time, each item on a tile before any on the next.
+        case tile
+        /// Inside a fused block: `node`'s forward value on the tile, into
+        /// the block's scratch slot `slot` (Note [Store or recompute]); the
+        /// block's VJPs read it there.
+        case recompute
     }
     var kind: Kind
     var node: Int32

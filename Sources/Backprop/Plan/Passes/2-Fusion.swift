@@ -25,14 +25,10 @@
 // parent in place when that is the parent's only contribution (Note
 // [In-place gradients], `inPlaceGradients`).
 //
-// Not yet: fused backward (a chain's VJPs run chunk by chunk in one task,
-// recomputing cheap forward values a VJP reads instead of storing them;
-// XLA's approach) with its store-or-recompute cost model. What stands in
-// the way is the fixed order of gradient contributions (Note
-// [Determinism]): a chain's VJPs belong to different backward levels, and
-// moving one next to another changes which level, and so which grouped
-// edges and joins, a contribution to a shared gradient (S3's inputs) joins.
-// Every value a VJP reads is stored today.
+// The backward pass can fuse too, tile by tile across levels, recomputing
+// cheap values instead of storing them (Note [Fused backward], Note [Store
+// or recompute], `2-FusedBackward.swift`); that is `PlanOptions
+// .fusedBackward`, off by default because it measured no faster here.
 
 /// The forward pass's phase levels after fusion, and the chains.
 struct FusionGroups {
@@ -47,6 +43,16 @@ struct FusionGroups {
     /// Nodes whose gradient is computed in place (Note [In-place
     /// gradients]): the unary consumer whose gradient buffer each one uses.
     var gradientInPlace: [NodeID: NodeID] = [:]
+    /// Per node: the index of its level in `PlanBuilder.levels` (-1: none).
+    var levelOf: [Int] = []
+    /// Nodes whose VJPs join a later level's fused block (Note [Fused
+    /// backward]): the index of that level.
+    var joins: [NodeID: Int] = [:]
+    /// The levels (indices) whose VJPs run as fused blocks.
+    var blocks = Set<Int>()
+    /// Nodes computed in place over by their consumer though a VJP reads
+    /// them: their block recomputes them (Note [Store or recompute]).
+    var recomputed = Set<NodeID>()
 }
 
 extension PlanBuilder {
@@ -61,8 +67,22 @@ extension PlanBuilder {
     /// Forms the chains (Note [Fusion], Note [Chunk chains]) and counts them.
     mutating func fuse() {
         let (levels, chained, parentInChain) = chunkChains()
+        let (joins, blocks) = fusedBackwardBlocks()
+        var levelOf = [Int](repeating: -1, count: graph.count)
+        for (l, level) in self.levels.enumerated() { for i in level { levelOf[i] = l } }
         var inPlace: [NodeID: NodeID] = [:]
-        for (k, p) in parentInChain where canOverwrite(p, by: k) { inPlace[k] = p }
+        var recomputed = Set<NodeID>()
+        for k in graph.topologicalOrder {
+            guard let p = parentInChain[k] else { continue }
+            if canOverwrite(p, by: k) {
+                inPlace[k] = p
+            } else if canRecompute(
+                p, for: k, inPlace: inPlace, joins: joins, blocks: blocks, levelOf: levelOf)
+            {
+                inPlace[k] = p
+                recomputed.insert(p)
+            }
+        }
         var gradientInPlace: [NodeID: NodeID] = [:]
         if options.fusion && hasBackwardPass {
             for k in graph.topologicalOrder where cone[k] {
@@ -70,7 +90,11 @@ extension PlanBuilder {
             }
         }
         fusion = FusionGroups(
-            levels: levels, chained: chained, inPlace: inPlace, gradientInPlace: gradientInPlace)
+            levels: levels, chained: chained, inPlace: inPlace, gradientInPlace: gradientInPlace,
+            levelOf: levelOf, joins: joins, blocks: blocks, recomputed: recomputed)
+        statistics.fusedBackwardBlocks = blocks.count
+        statistics.fusedBackwardNodes = joins.count
+        statistics.recomputedValues = recomputed.count
         statistics.inPlaceValues = inPlace.count
         statistics.inPlaceGradients = gradientInPlace.count
         statistics.fusedGroups = chained.count
@@ -190,13 +214,19 @@ extension PlanBuilder {
     }
 
     func canOverwrite(_ p: NodeID, by k: NodeID) -> Bool {
-        // The output's buffer is permanent (callers read it between runs).
-        guard p != graph.output, k != graph.output, !graph.op(of: p).isLeaf else { return false }
-        guard graph.children(of: p).allSatisfy({ $0 == k || !cone[$0] }) else { return false }
+        guard canOverwriteStructurally(p, by: k) else { return false }
         if hasBackwardPass {
             if requiresGradient[p] && kernels[p].vjpReads.output { return false }
             if requiresGradient[k] && kernels[k].vjpReads.inputs { return false }
         }
         return true
+    }
+
+    /// Whether k may compute over p's buffer as far as the forward pass is
+    /// concerned: k is p's only consumer, and neither is a leaf or the output.
+    func canOverwriteStructurally(_ p: NodeID, by k: NodeID) -> Bool {
+        // The output's buffer is permanent (callers read it between runs).
+        guard p != graph.output, k != graph.output, !graph.op(of: p).isLeaf else { return false }
+        return graph.children(of: p).allSatisfy({ $0 == k || !cone[$0] })
     }
 }

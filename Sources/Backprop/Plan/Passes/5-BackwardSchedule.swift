@@ -33,8 +33,15 @@ extension PlanBuilder {
         received[graph.output] = true
         var pendingSources: [[Int]] = []
         var planned: [BackwardLevel] = []
-        for level in levels.reversed() {
+        for (l, all) in levels.enumerated().reversed() {
             var work = BackwardLevel()
+            if fusion.blocks.contains(l) {
+                work.vjp = fusedBlock(level: l, received: &received)
+                planned.append(work)
+                continue
+            }
+            // Nodes that joined a later level's block run there.
+            let level = fusion.joins.isEmpty ? all : all.filter { fusion.joins[$0] == nil }
             for (p, edges) in edgesIntoParents(level) {
                 routeEdges(edges, into: p, received: received[p], &work, &pendingSources)
                 received[p] = true
@@ -179,6 +186,72 @@ extension PlanBuilder {
                 }
             }
         }
+    }
+
+    /// The items of a fused block (Note [Fused backward]): per chunk of its
+    /// nodes' elements, a tile header, then the values the block recomputes
+    /// (Note [Store or recompute]), then every edge's VJP in the unfused
+    /// order (true level descending, node, argument), glued into one task.
+    private mutating func fusedBlock(level l: Int, received: inout [Bool]) -> WorkBlock {
+        let levelOf = fusion.levelOf
+        let nodes =
+            (levels[l].filter { requiresGradient[$0] && fusion.joins[$0] == nil }
+            + fusion.joins.filter { $0.value == l }.map(\.key))
+            .sorted { (levelOf[$0], -$0) > (levelOf[$1], -$1) }
+        let recomputed = nodes.filter { fusion.recomputed.contains($0) }.sorted()
+        let count = graph.shape(of: nodes[0]).count
+        let parentStart = graph.table.parentStart
+        var vjps: [(item: WorkItem, cost: Int, parent: NodeID)] = []
+        for j in nodes {
+            for (k, p) in graph.parents(of: j).enumerated()
+            where requiresGradient[p] && kernels[j].hasGradient(slot: k) {
+                let e = parentStart[j] + k
+                edges.dest[e] = nodeBuffers.gradient[p]
+                edges.accumulate[e] = received[p]
+                received[p] = true
+                vjps.append(
+                    (
+                        WorkItem(
+                            kind: .vjp, node: Int32(j), slot: Int32(k),
+                            accumulate: edges.accumulate[e],
+                            lo: 0, hi: 0, dest: edges.dest[e], sourceStart: 0, sourceCount: 0),
+                        kernels[j].vjpUnits(slot: k, inputCount: count).cost, p
+                    ))
+            }
+        }
+        // Edges sharing a gradient share its chunks here too (Note [Grouped edges]).
+        let edgesPerParent = Dictionary(grouping: vjps.map(\.parent), by: { $0 }).values
+        statistics.groupedEdges += edgesPerParent.filter { $0.count > 1 }.reduce(0) {
+            $0 + $1.count
+        }
+        let recomputeCosts = recomputed.map {
+            kernels[$0].forwardUnits(outputCount: count).cost
+        }
+        let perElement = (vjps.map(\.cost) + recomputeCosts).reduce(0, saturatingSum)
+        var work = WorkBlock()
+        for r in options.chunks(units: count, cost: perElement, minimum: FusedBackward.tileLength) {
+            work.append(
+                WorkItem(
+                    kind: .tile, node: Int32(nodes[0]), slot: 0, accumulate: false,
+                    lo: r.lowerBound, hi: r.upperBound, dest: -1,
+                    sourceStart: Int32(FusedBackward.tileLength),
+                    sourceCount: Int32(recomputed.count + vjps.count)),
+                cost: 0)
+            for (s, p) in recomputed.enumerated() {
+                work.append(
+                    WorkItem(
+                        kind: .recompute, node: Int32(p), slot: Int32(s), accumulate: false,
+                        lo: r.lowerBound, hi: r.upperBound, dest: -1, sourceStart: 0,
+                        sourceCount: 0),
+                    cost: saturatingProduct(r.count, recomputeCosts[s]), gluedToPrevious: true)
+            }
+            for var v in vjps {
+                v.item.lo = r.lowerBound
+                v.item.hi = r.upperBound
+                work.append(v.item, cost: saturatingProduct(r.count, v.cost), gluedToPrevious: true)
+            }
+        }
+        return work
     }
 
     /// Seeds the output's gradient; zeroes the gradients nothing flows into.

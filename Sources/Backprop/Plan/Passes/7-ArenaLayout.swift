@@ -17,10 +17,25 @@
 
 extension PlanBuilder {
     /// Lifetimes: every item touches, at its time, what it reads and writes.
+    /// A fused block's items run tile by tile, each again after the
+    /// others (Note [Fused backward]): in a serial phase, where items have
+    /// times of their own, what they touch lives across the whole block.
     mutating func recordLifetimes() {
+        var blockEnd = -1
+        var span = 0...0
+        var touched: [Int] = []
         for (k, item) in phases.items.enumerated() {
-            let t = phases.itemTime[k]
-            forEachBuffer(touchedBy: item) { buffers.touch($0, t) }
+            if item.kind == .tile {
+                blockEnd = k + Int(item.sourceCount)
+                span = phases.itemTime[k]...phases.itemTime[blockEnd]
+            }
+            let times = k <= blockEnd ? span : phases.itemTime[k]...phases.itemTime[k]
+            touched.removeAll(keepingCapacity: true)
+            forEachBuffer(touchedBy: item) { touched.append($0) }
+            for b in touched {
+                buffers.touch(b, times.lowerBound)
+                buffers.touch(b, times.upperBound)
+            }
         }
     }
 
@@ -66,6 +81,10 @@ extension PlanBuilder {
             body(nodeBuffers.cotangent)
         case .zero:
             body(item.dest)
+        case .recompute:
+            for p in graph.parents(of: j) { body(value[p]) }
+        case .tile:
+            break
         case .update:
             body(item.dest)
             body(gradient[j])
