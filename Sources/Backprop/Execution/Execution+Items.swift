@@ -33,10 +33,7 @@ extension Execution {
         case .forward:
             try p.tables.kernels[j].forward(io(j), range, useBLAS: p.usesBLAS)
         case .vjp:
-            let target = VJPTarget(
-                g: UnsafePointer(base + p.tables.gradientOffset[j]), dest: base + item.dest,
-                accumulate: item.accumulate)
-            p.tables.kernels[j].vjp(slot: Int(item.slot), io(j), target, range, useBLAS: p.usesBLAS)
+            runVJP(item, io(j), range)
         case .customVJP:
             let results = try p.tables.kernels[j].customVJP(
                 io(j), g: UnsafePointer(base + p.tables.gradientOffset[j]))
@@ -109,23 +106,10 @@ extension Execution {
         while first + recomputes < end && items[first + recomputes].kind == .recompute {
             recomputes += 1
         }
-        if recomputes == 0 {
-            var lo = block.lo
-            while lo < block.hi {
-                let hi = Swift.min(lo + tile, block.hi)
-                for k in first..<end {
-                    var item = items[k]
-                    item.lo = lo
-                    item.hi = hi
-                    try runItem(item)
-                }
-                lo = hi
-            }
-            return
-        }
+        // The worker's scratch only when the block recomputes something.
         let tiles = ScratchTiles(
-            arena: arena.base, region: scratch.region(worker: worker), tile: tile,
-            recomputed: items.pointer + first, count: recomputes)
+            arena: arena.base, region: recomputes > 0 ? scratch.region(worker: worker) : nil,
+            tile: tile, recomputed: items.pointer + first, count: recomputes)
         var lo = block.lo
         while lo < block.hi {
             let hi = Swift.min(lo + tile, block.hi)
@@ -136,16 +120,24 @@ extension Execution {
                     io(j), node: j, parents: plan.graph.parents(of: j), at: lo)
                 if item.kind == .recompute {
                     try plan.tables.kernels[j].forward(
-                        tiles.writing(io, slot: Int(item.slot), at: lo), lo..<hi, useBLAS: false)
+                        tiles.writing(io, slot: Int(item.slot), at: lo), lo..<hi,
+                        useBLAS: plan.usesBLAS)
                 } else {
-                    let target = VJPTarget(
-                        g: UnsafePointer(arena.base + plan.tables.gradientOffset[j]),
-                        dest: arena.base + item.dest, accumulate: item.accumulate)
-                    plan.tables.kernels[j].vjp(
-                        slot: Int(item.slot), io, target, lo..<hi, useBLAS: false)
+                    runVJP(item, io, lo..<hi)
                 }
             }
             lo = hi
         }
+    }
+
+    /// Runs VJP item `item` (argument `slot` of `node` into `dest`) on
+    /// `range`, reading values through `io`.
+    @inline(__always)
+    private func runVJP(_ item: WorkItem, _ io: KernelIO<Element>, _ range: Range<Int>) {
+        let j = Int(item.node)
+        let target = VJPTarget(
+            g: UnsafePointer(arena.base + plan.tables.gradientOffset[j]),
+            dest: arena.base + item.dest, accumulate: item.accumulate)
+        plan.tables.kernels[j].vjp(slot: Int(item.slot), io, target, range, useBLAS: plan.usesBLAS)
     }
 }

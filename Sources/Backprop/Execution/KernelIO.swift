@@ -27,7 +27,8 @@ struct KernelIO<T: TensorElement> {
 /// while the worker runs the block.
 struct ScratchTiles<T: TensorElement> {
     let arena: UnsafeMutablePointer<T>
-    let region: WorkerScratch<T>.Region
+    /// The worker's scratch (`nil` when the block recomputes nothing).
+    let region: WorkerScratch<T>.Region?
     /// Elements per tile.
     let tile: Int
     /// The block's recompute items: item s recomputes into slot s.
@@ -43,7 +44,7 @@ struct ScratchTiles<T: TensorElement> {
     /// The offset from the arena's base that puts element `lo` at the start
     /// of slot `s`'s tile, so that kernels index the tile by element.
     @inline(__always) func offset(slot s: Int, at lo: Int) -> Int {
-        arena.distance(to: region.tiles + s * tile) - lo
+        arena.distance(to: region!.tiles + s * tile) - lo
     }
 
     /// `io` writing its output into slot `s` (a recomputed value).
@@ -60,6 +61,7 @@ struct ScratchTiles<T: TensorElement> {
     func redirecting(
         _ io: KernelIO<T>, node: Int, parents: ArraySlice<NodeID>, at lo: Int
     ) -> KernelIO<T> {
+        guard let region, count > 0 else { return io }
         var redirected = false
         var outOffset = io.outOffset
         if let s = slot(of: node) {

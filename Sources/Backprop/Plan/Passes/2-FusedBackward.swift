@@ -119,10 +119,9 @@ extension PlanBuilder {
     /// - Returns: per node that joins a later level's block, the index
     ///   (into `levels`) of that level; and the indices of the levels that
     ///   run as fused blocks.
-    func fusedBackwardBlocks() -> (joins: [NodeID: Int], blocks: Set<Int>) {
+    /// - Parameter levelOf: per node, the index of its level in `levels`.
+    func fusedBackwardBlocks(levelOf: [Int]) -> (joins: [NodeID: Int], blocks: Set<Int>) {
         guard options.fusion && options.fusedBackward && hasBackwardPass else { return ([:], []) }
-        var levelOf = [Int](repeating: -1, count: graph.count)
-        for (l, level) in levels.enumerated() { for i in level { levelOf[i] = l } }
         // A level can hold a block when every node of it that needs a
         // gradient is an element node, all of one size.
         let canHoldBlock = levels.map { level in

@@ -67,9 +67,9 @@ extension PlanBuilder {
     /// Forms the chains (Note [Fusion], Note [Chunk chains]) and counts them.
     mutating func fuse() {
         let (levels, chained, parentInChain) = chunkChains()
-        let (joins, blocks) = fusedBackwardBlocks()
         var levelOf = [Int](repeating: -1, count: graph.count)
         for (l, level) in self.levels.enumerated() { for i in level { levelOf[i] = l } }
+        let (joins, blocks) = fusedBackwardBlocks(levelOf: levelOf)
         var inPlace: [NodeID: NodeID] = [:]
         var recomputed = Set<NodeID>()
         for k in graph.topologicalOrder {
