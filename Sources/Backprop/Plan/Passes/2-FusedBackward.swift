@@ -117,11 +117,11 @@ extension PlanBuilder {
     /// Decides the fused blocks (Note [Fused backward]).
     ///
     /// - Returns: per node that joins a later level's block, the index
-    ///   (into `levels`) of that level; and the indices of the levels that
-    ///   run as fused blocks.
+    ///   (into `levels`) of that level; the levels these name are the
+    ///   blocks.
     /// - Parameter levelOf: per node, the index of its level in `levels`.
-    func fusedBackwardBlocks(levelOf: [Int]) -> (joins: [NodeID: Int], blocks: Set<Int>) {
-        guard options.fusion && options.fusedBackward && hasBackwardPass else { return ([:], []) }
+    func fusedBackwardJoins(levelOf: [Int]) -> [NodeID: Int] {
+        guard options.fusion && options.fusedBackward && hasBackwardPass else { return [:] }
         // A level can hold a block when every node of it that needs a
         // gradient is an element node, all of one size.
         let canHoldBlock = levels.map { level in
@@ -153,7 +153,7 @@ extension PlanBuilder {
         }
         var joins: [NodeID: Int] = [:]
         for p in order.link.keys { joins[p] = levelOf[order.head(of: p)] }
-        return (joins, Set(joins.values))
+        return joins
     }
 
     /// The node's one consumer in the output's cone (which may use it in
@@ -219,14 +219,14 @@ extension PlanBuilder {
     /// decisions so far, for nodes before k.
     func canRecompute(
         _ p: NodeID, for k: NodeID, inPlace: [NodeID: NodeID], joins: [NodeID: Int],
-        blocks: Set<Int>, levelOf: [Int]
+        levelOf: [Int]
     ) -> Bool {
         guard canOverwriteStructurally(p, by: k), inPlace[p] == nil,
             isElementNode(p), isElementNode(k),
             kernels[p].forwardUnits(outputCount: 1).cost <= FusedBackward.recomputeCost,
             let lp = joins[p]
         else { return false }
-        let lk = joins[k] ?? levelOf[k]
-        return lp == lk && blocks.contains(lp)
+        // p joined a block (level lp); k must run in the same one.
+        return lp == (joins[k] ?? levelOf[k])
     }
 }

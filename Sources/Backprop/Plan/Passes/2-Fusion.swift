@@ -69,7 +69,8 @@ extension PlanBuilder {
         let (levels, chained, parentInChain) = chunkChains()
         var levelOf = [Int](repeating: -1, count: graph.count)
         for (l, level) in self.levels.enumerated() { for i in level { levelOf[i] = l } }
-        let (joins, blocks) = fusedBackwardBlocks(levelOf: levelOf)
+        let joins = fusedBackwardJoins(levelOf: levelOf)
+        let blocks = Set(joins.values)
         var inPlace: [NodeID: NodeID] = [:]
         var recomputed = Set<NodeID>()
         for k in graph.topologicalOrder {
@@ -77,7 +78,7 @@ extension PlanBuilder {
             if canOverwrite(p, by: k) {
                 inPlace[k] = p
             } else if canRecompute(
-                p, for: k, inPlace: inPlace, joins: joins, blocks: blocks, levelOf: levelOf)
+                p, for: k, inPlace: inPlace, joins: joins, levelOf: levelOf)
             {
                 inPlace[k] = p
                 recomputed.insert(p)
