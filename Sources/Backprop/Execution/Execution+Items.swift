@@ -94,9 +94,9 @@ extension Execution {
 
     /// Runs the fused block whose tile header is item `header` (Note [Fused
     /// backward]): its items, tile by tile, each on a tile before any on
-    /// the next; recomputed values (Note [Store or recompute]) go to
-    /// the worker's scratch, where the block's VJPs read them.
-    func runFusedBlock(at header: Int, worker: Int) throws(KernelFailure) {
+    /// the next; recomputed values (Note [Store or recompute]) go to a
+    /// scratch region, where the block's VJPs read them.
+    func runFusedBlock(at header: Int) throws(KernelFailure) {
         let items = plan.tables.items
         let block = items[header]
         let tile = Int(block.sourceStart)
@@ -106,9 +106,11 @@ extension Execution {
         while first + recomputes < end && items[first + recomputes].kind == .recompute {
             recomputes += 1
         }
-        // The worker's scratch only when the block recomputes something.
+        // A scratch region only when the block recomputes something.
+        let claimed = recomputes > 0 ? scratch.claim() : nil
+        defer { if let claimed { scratch.release(claimed) } }
         let tiles = ScratchTiles(
-            arena: arena.base, region: recomputes > 0 ? scratch.region(worker: worker) : nil,
+            arena: arena.base, region: claimed.map { scratch.region($0) },
             tile: tile, recomputed: items.pointer + first, count: recomputes)
         var lo = block.lo
         while lo < block.hi {

@@ -69,6 +69,7 @@ extension Execution {
         }
         skipFrom.store(Int.max, ordering: .relaxed)
         failure.withLock { $0 = nil }
+        scratch.prepare(workers: workersUsed)
         runtime.run(
             pass, phaseStart: plan.tables.phaseStart, phases: phases,
             parallel: plan.tables.isParallel,
@@ -81,11 +82,11 @@ extension Execution {
     func runTask(_ t: Int, worker: Int) {
         if tracedLastRun {
             taskTimes.base[2 * t] = DispatchTime.now().uptimeNanoseconds
-            runTask(t, on: worker)
+            runTask(t)
             taskTimes.base[2 * t + 1] = DispatchTime.now().uptimeNanoseconds
             taskWorker.base[t] = Int32(worker)
         } else {
-            runTask(t, on: worker)
+            runTask(t)
         }
     }
 
@@ -104,7 +105,7 @@ extension Execution {
         tape.backward(UnsafePointer(v), g)
     }
 
-    private func runTask(_ t: Int, on worker: Int) {
+    private func runTask(_ t: Int) {
         if t >= skipFrom.load(ordering: .relaxed) { return }
         let p = plan
         var k = p.tables.taskStart[t]
@@ -112,7 +113,7 @@ extension Execution {
             let item = p.tables.items[k]
             do throws(KernelFailure) {
                 if item.kind == .tile {
-                    try runFusedBlock(at: k, worker: worker)
+                    try runFusedBlock(at: k)
                     k += Int(item.sourceCount)
                 } else {
                     try runItem(item)

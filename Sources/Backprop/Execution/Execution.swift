@@ -57,9 +57,9 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
     /// offsets, except for inputs bound to the caller's memory
     /// (``bindInput(_:toUnsafeBuffer:)``).
     let edgeOffsets: AlignedBuffer<Int>
-    /// Each worker's scratch for the tiles fused blocks recompute (Note
-    /// [Store or recompute]).
-    let scratch: WorkerScratch<Element>
+    /// Scratch regions for the tiles fused blocks recompute (Note [Store
+    /// or recompute]).
+    let scratch: ScratchPool<Element>
     /// Inputs bound to the caller's memory: their value's offset from the
     /// arena's base, and (cached) the edges that read them.
     var boundOffsets: [NodeID: Int] = [:]
@@ -123,7 +123,7 @@ public final class Execution<Element: TensorElement>: @unchecked Sendable, PassB
         taskTimes = try AlignedBuffer(count: 2 * plan.tables.taskCount)
         taskWorker = try AlignedBuffer(count: plan.tables.taskCount)
         edgeOffsets = try AlignedBuffer(count: plan.tables.parentValueOffsets.count)
-        scratch = WorkerScratch(elements: plan.tables.fusedBlockScratch)
+        scratch = ScratchPool(elements: plan.tables.fusedBlockScratch)
         edgeOffsets.region(0, plan.tables.parentValueOffsets.count).baseAddress?.update(
             from: plan.tables.parentValueOffsets.pointer,
             count: plan.tables.parentValueOffsets.count)

@@ -24,11 +24,11 @@ struct KernelIO<T: TensorElement> {
 /// A fused block's scratch (Note [Store or recompute]): one tile per value
 /// the block recomputes, and the ``KernelIO`` through which the block's
 /// kernels read those values from their tiles instead of the arena. Valid
-/// while the worker runs the block.
+/// while the task holds the region (one chunk of the block).
 struct ScratchTiles<T: TensorElement> {
     let arena: UnsafeMutablePointer<T>
     /// The worker's scratch (`nil` when the block recomputes nothing).
-    let region: WorkerScratch<T>.Region?
+    let region: ScratchPool<T>.Region?
     /// Elements per tile.
     let tile: Int
     /// The block's recompute items: item s recomputes into slot s.
@@ -84,49 +84,77 @@ struct ScratchTiles<T: TensorElement> {
     }
 }
 
-/// Each worker's scratch for fused blocks' recomputed tiles (Note [Store
-/// or recompute]): a region per worker index, allocated the first time
-/// that worker needs one and kept for the execution's life, so that later
-/// passes allocate nothing (tiles of 8,192 doubles are too large for the
-/// stack allocation `withUnsafeTemporaryAllocation` makes).
-final class WorkerScratch<T: TensorElement>: Sendable {
-    /// One worker's region: the tiles, and room for a redirected node's
-    /// parent offsets (an element node has at most two parents).
+/// The scratch regions for fused blocks' recomputed tiles (Note [Store or
+/// recompute]): a task running a block claims a free region and returns
+/// it when the block's chunk is done. Worker numbers cannot key them:
+/// hot helpers' numbers are for tracing and may repeat (Note [Hot
+/// workers]). The regions are allocated by ``prepare(workers:)`` before a
+/// pass starts, on the calling thread, and kept for the execution's life,
+/// so re-running allocates nothing (tiles of 8,192 doubles are too large
+/// for the stack allocation `withUnsafeTemporaryAllocation` makes).
+final class ScratchPool<T: TensorElement>: @unchecked Sendable {
+    /// One region: the tiles, and room for a redirected node's parent
+    /// offsets (an element node has at most two parents).
     struct Region {
         let tiles: UnsafeMutablePointer<T>
         let offsets: UnsafeMutablePointer<Int>
     }
 
-    /// Tile elements per region.
+    /// Tile elements per region (0: the plan recomputes nothing).
     let elements: Int
+    /// Written only by `prepare(workers:)`, between passes.
+    private var regions: [Region] = []
+    /// Bit i set: region i is free.
+    private let free = Atomic<UInt64>(0)
     /// Parent offsets per region.
     private static var offsetCount: Int { 4 }
-    /// Per worker index: its region's tiles and offsets, as addresses (0: none yet).
-    private let regions = Mutex<[(tiles: Int, offsets: Int)]>([])
 
     init(elements: Int) { self.elements = elements }
 
-    /// Worker `worker`'s region, allocated on its first call.
-    func region(worker: Int) -> Region {
-        let (tiles, offsets) = regions.withLock { regions in
-            while regions.count <= worker { regions.append((0, 0)) }
-            if regions[worker].tiles == 0 {
-                regions[worker] = (
-                    Int(bitPattern: UnsafeMutablePointer<T>.allocate(capacity: elements)),
-                    Int(bitPattern: UnsafeMutablePointer<Int>.allocate(capacity: Self.offsetCount))
-                )
-            }
-            return regions[worker]
+    /// Makes one region per worker of the coming pass (at most 64) free;
+    /// called before its workers start.
+    func prepare(workers: Int) {
+        guard elements > 0 else { return }
+        let count = Swift.min(64, Swift.max(1, workers))
+        while regions.count < count {
+            regions.append(
+                Region(
+                    tiles: .allocate(capacity: elements),
+                    offsets: .allocate(capacity: Self.offsetCount)))
         }
-        return Region(
-            tiles: UnsafeMutablePointer(bitPattern: tiles)!,
-            offsets: UnsafeMutablePointer(bitPattern: offsets)!)
+        free.store(count == 64 ? ~0 : (1 << UInt64(count)) - 1, ordering: .releasing)
+    }
+
+    /// Claims a free region (waiting, should every one be in use: each is
+    /// held for one chunk of one block) and returns its index.
+    func claim() -> Int {
+        while true {
+            let bits = free.load(ordering: .acquiring)
+            if bits == 0 {
+                spinPause()
+                continue
+            }
+            let i = bits.trailingZeroBitCount
+            if free.compareExchange(
+                expected: bits, desired: bits & ~(1 << UInt64(i)), ordering: .acquiringAndReleasing
+            ).exchanged {
+                return i
+            }
+        }
+    }
+
+    /// Region `i`, claimed by the caller.
+    func region(_ i: Int) -> Region { regions[i] }
+
+    /// Returns region `i` to the pool.
+    func release(_ i: Int) {
+        free.bitwiseOr(1 << UInt64(i), ordering: .releasing)
     }
 
     deinit {
-        for (tiles, offsets) in regions.withLock({ $0 }) where tiles != 0 {
-            UnsafeMutablePointer<T>(bitPattern: tiles)!.deallocate()
-            UnsafeMutablePointer<Int>(bitPattern: offsets)!.deallocate()
+        for region in regions {
+            region.tiles.deallocate()
+            region.offsets.deallocate()
         }
     }
 }

@@ -185,4 +185,4 @@ final class WorkerHub: @unchecked Sendable {
 }
 
 /// A short pause in a spin loop (`ck_spin_pause`: x86's PAUSE).
-@inline(__always) private func spinPause() { ck_spin_pause() }
+@inline(__always) func spinPause() { ck_spin_pause() }
